@@ -1,0 +1,172 @@
+/* h2.h - HTTP/2 (RFC 9113) connection engine carrying one gRPC call.
+ *
+ * The engine never does I/O (BearSSL style): feed it received bytes with
+ * h2_recv(), which calls back with events; take the bytes it wants sent with
+ * h2_out() / h2_out_done().  The same code serves both roles: H2_SERVER (a
+ * node dialed the sensor) and H2_CLIENT (probe, crawler).
+ *
+ * A Kaspa P2P connection is one bidirectional-streaming call, so the engine
+ * carries exactly one stream: the server accepts the first request stream
+ * and refuses others with RST_STREAM(REFUSED_STREAM); the client opens
+ * stream 1.  gRPC length-prefixed messages are reassembled across DATA
+ * frames (or split out of one), gzip ones are inflated, and each complete
+ * message is handed to on_message.
+ *
+ * struct h2_conn holds fixed-size buffers.  h2_init() writes only the
+ * scalar fields, so pages of the buffers a connection never uses are never
+ * touched (that keeps the RSS per idle connection small).
+ */
+#ifndef H2_H
+#define H2_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "hpack.h"
+
+#define H2_FRAME_MAX 16384          /* our SETTINGS_MAX_FRAME_SIZE */
+#define H2_HEADER_BLOCK_MAX 16384   /* HEADERS + CONTINUATION, encoded */
+#define H2_HEADER_LIST_MAX 8192     /* our SETTINGS_MAX_HEADER_LIST_SIZE */
+#define H2_TX_MAX 32768             /* bytes queued for the socket */
+#define GRPC_MESSAGE_MAX 65536      /* one gRPC message, wire and inflated */
+
+enum h2_role { H2_SERVER, H2_CLIENT };
+
+/* Connection stage. */
+enum h2_state {
+	H2_WAIT_PREFACE,  /* server: reading the 24-byte client preface */
+	H2_WAIT_SETTINGS, /* the peer's first frame must be SETTINGS */
+	H2_OPEN,
+	H2_CLOSING,       /* GOAWAY sent or received: flush and close */
+};
+
+/* Stage of the single stream. */
+enum h2_stream_state {
+	H2_STREAM_IDLE,
+	H2_STREAM_OPEN,
+	H2_STREAM_HALF_CLOSED_LOCAL,  /* we sent END_STREAM */
+	H2_STREAM_HALF_CLOSED_REMOTE, /* the peer sent END_STREAM */
+	H2_STREAM_CLOSED,
+};
+
+/* Why the engine gave up on the connection (for the log's `outcome`). */
+enum h2_fail {
+	H2_FAIL_NONE = 0,
+	H2_FAIL_PREFACE,       /* not an HTTP/2 client preface */
+	H2_FAIL_PROTOCOL,      /* PROTOCOL_ERROR of any kind */
+	H2_FAIL_FRAME_SIZE,    /* frame larger than our SETTINGS allow */
+	H2_FAIL_COMPRESSION,   /* HPACK decoding error */
+	H2_FAIL_HEADERS,       /* header block or list over its cap */
+	H2_FAIL_FLOW_CONTROL,  /* window overflow or peer overran our window */
+	H2_FAIL_MESSAGE_SIZE,  /* gRPC message over GRPC_MESSAGE_MAX */
+	H2_FAIL_GZIP,          /* bad gzip body, or over the inflated cap */
+	H2_FAIL_ENCODING,      /* compressed flag without grpc-encoding gzip */
+	H2_FAIL_TX_FULL,       /* peer does not read: output queue full */
+	H2_FAIL_CALLBACK,      /* a callback asked to stop */
+};
+
+/* Headers of the call, parsed from the decoded list.  Absent strings are
+ * empty, absent numbers -1.  Longer values are truncated to the field. */
+struct grpc_headers {
+	bool trailers;          /* second header block on the stream */
+	bool end_stream;        /* block carried END_STREAM */
+	int status;             /* :status (client side) */
+	int grpc_status;        /* grpc-status, trailers (or trailers-only) */
+	char method[8];
+	char path[64];
+	char authority[64];
+	char content_type[48];
+	char grpc_encoding[16];         /* e.g. "gzip", "identity" */
+	char grpc_accept_encoding[48];
+	char user_agent[128];
+	char grpc_message[128];
+};
+
+struct h2_callbacks {
+	/* Request headers (server), response headers or trailers (client). */
+	int (*on_headers)(void *ctx, const struct grpc_headers *h);
+	/* One complete gRPC message; `compressed` is the wire flag. */
+	int (*on_message)(void *ctx, const uint8_t *msg, size_t len,
+	    bool compressed);
+	/* The peer ended the call: END_STREAM (code 0), RST_STREAM (its error
+	 * code) or GOAWAY (goaway = true, its error code). */
+	void (*on_end)(void *ctx, bool goaway, uint32_t code);
+};
+
+struct h2_conn {
+	enum h2_role role;
+	enum h2_state state;
+	enum h2_stream_state stream;
+	enum h2_fail fail;
+	const struct h2_callbacks *cb;
+	void *ctx;
+	uint32_t stream_id;
+	uint32_t preface_seen;       /* bytes of the client preface matched */
+	bool peer_gzip;              /* grpc-encoding: gzip on the call */
+
+	/* Peer SETTINGS we honour. */
+	uint32_t peer_max_frame;
+	uint32_t peer_initial_window;
+	uint32_t peer_header_table;
+	/* Send windows (may go negative after a SETTINGS change). */
+	int64_t send_window_conn;
+	int64_t send_window_stream;
+	/* Bytes received but not yet returned with WINDOW_UPDATE. */
+	uint32_t recv_unacked_conn;
+	uint32_t recv_unacked_stream;
+
+	/* Partial frame carried over between h2_recv() calls. */
+	size_t rx_len;
+	/* HEADERS + CONTINUATION being collected. */
+	size_t hdr_len;
+	uint32_t hdr_stream;
+	uint8_t hdr_flags;
+	/* gRPC message being reassembled: 5-byte prefix, then body. */
+	size_t msg_len;         /* bytes of prefix + body collected */
+	size_t msg_need;        /* body length from the prefix */
+	/* Output queue, and DATA held back by flow control. */
+	size_t tx_len;
+	size_t tx_sent;
+	size_t held_len;
+
+	struct hpack_decoder hpack;
+	uint8_t rx[9 + H2_FRAME_MAX];
+	uint8_t hdr[H2_HEADER_BLOCK_MAX];
+	uint8_t msg[5 + GRPC_MESSAGE_MAX];
+	uint8_t tx[H2_TX_MAX];
+	uint8_t held[GRPC_MESSAGE_MAX + 5];
+};
+
+/* Start a connection: queues the client preface (client) and our SETTINGS. */
+void h2_init(struct h2_conn *c, enum h2_role role,
+    const struct h2_callbacks *cb, void *ctx);
+
+/* Feed received bytes.  Returns 0, or -1 when the connection must close
+ * (c->fail says why; a GOAWAY is queued when one is due: flush h2_out()
+ * before closing). */
+int h2_recv(struct h2_conn *c, const uint8_t *buf, size_t len);
+
+/* Client: open the call (HEADERS on stream 1): POST `path`, content-type
+ * application/grpc, te: trailers, and grpc-accept-encoding: gzip when
+ * accept_gzip. */
+int h2_open_call(struct h2_conn *c, const char *authority, const char *path,
+    bool accept_gzip);
+/* Server: answer the request with :status 200 and application/grpc. */
+int h2_respond(struct h2_conn *c);
+/* Send one uncompressed gRPC message (flag 0) as DATA, split by the peer's
+ * max frame size, held back while the windows are closed. */
+int h2_send_message(struct h2_conn *c, const uint8_t *msg, size_t len);
+/* End our side of the call: server sends trailers (grpc-status and
+ * grpc-message, END_STREAM), client an empty DATA with END_STREAM. */
+int h2_end_call(struct h2_conn *c, int grpc_status, const char *grpc_message);
+/* Queue GOAWAY(last stream, code, debug text); the state becomes closing. */
+int h2_goaway(struct h2_conn *c, uint32_t code, const char *debug);
+
+/* Bytes waiting to be written, and how many were written. */
+const uint8_t *h2_out(const struct h2_conn *c, size_t *len);
+void h2_out_done(struct h2_conn *c, size_t n);
+
+const char *h2_fail_name(enum h2_fail f);   /* e.g. "protocol_error" */
+
+#endif

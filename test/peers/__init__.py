@@ -1,0 +1,1 @@
+"""Kaspa-like test peers for the sensor's interop suite."""

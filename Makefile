@@ -18,7 +18,7 @@ PB_DEFS  := -DPB_ENABLE_MALLOC
 GEN      := $(B)/gen
 PROTO_C  := $(GEN)/kaspa.pb.c
 
-SRCS     := sensor.c h2.c hpack.c inflate.c kaspa_pb.c
+SRCS     := sensor.c h2.c hpack.c inflate.c kaspa_pb.c ndjson.c
 OBJS     := $(SRCS:%.c=$(B)/musl/%.o) $(B)/musl/kaspa.pb.o
 
 APT_PKGS := build-essential musl-tools nanopb libnanopb-dev libbearssl-dev \
@@ -68,7 +68,7 @@ TCC      := gcc
 TFLAGS   := $(CSTD) $(WARN) -g -O1 -fsanitize=address,undefined \
             -fno-sanitize-recover=all $(PB_DEFS) -I. -I$(GEN)
 
-UNIT     := hpack inflate h2 kaspa_pb
+UNIT     := hpack inflate h2 kaspa_pb ndjson
 test_hpack_DEPS    := hpack.c
 test_inflate_DEPS  := inflate.c
 test_inflate_LIBS  := -lz
@@ -76,6 +76,7 @@ test_h2_DEPS       := h2.c hpack.c inflate.c
 test_h2_LIBS       := -lz
 test_kaspa_pb_DEPS := kaspa_pb.c $(PROTO_C)
 test_kaspa_pb_LIBS := $(PB_LIB)
+test_ndjson_DEPS   := ndjson.c
 
 .SECONDEXPANSION:
 $(B)/test/test_%: test/test_%.c $$(test_%_DEPS) $(wildcard *.h) $(PROTO_C)

@@ -1,0 +1,429 @@
+/* Tests for kaspa_pb.c against python-protobuf.
+ *
+ * The reference bytes are made at test time by test/kaspa_pb_ref.py from
+ * the same proto/kaspa.proto (run from the repository root, as `make unit`
+ * does); the values it uses are repeated here as constants.
+ */
+#include <stdarg.h>
+#include <stddef.h>
+#include <setjmp.h>
+#include <cmocka.h>
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "kaspa_pb.h"
+
+#define REF_CMD "mkdir -p build/pytest && " \
+	"protoc --python_out=build/pytest -I proto proto/kaspa.proto && " \
+	"PYTHONPATH=build/pytest /usr/bin/python3 test/kaspa_pb_ref.py"
+#define MAX_CASES 64
+#define ENC_CAP (64 * 1024)
+
+struct ref_case {
+	char *name;
+	uint8_t *bytes;
+	size_t len;
+};
+
+static struct ref_case cases[MAX_CASES];
+static size_t n_cases;
+/* struct kaspa_msg is ~40 KB: keep it off the stack. */
+static struct kaspa_msg msg;
+static uint8_t enc[ENC_CAP];
+
+/* ---- reference vectors ---- */
+
+static int hex_digit(char c)
+{
+	if (c >= '0' && c <= '9')
+		return c - '0';
+	if (c >= 'a' && c <= 'f')
+		return c - 'a' + 10;
+	return -1;
+}
+
+/* Parses "name hex" ("-" for no bytes) into cases[n_cases]. */
+static int parse_case(char *line)
+{
+	char *sp = strchr(line, ' ');
+	char *hex;
+	size_t n;
+	struct ref_case *c = &cases[n_cases];
+
+	if (sp == NULL || n_cases == MAX_CASES)
+		return -1;
+	*sp = '\0';
+	hex = sp + 1;
+	hex[strcspn(hex, "\n")] = '\0';
+	if (strcmp(hex, "-") == 0)
+		hex[0] = '\0';
+	n = strlen(hex);
+	if (n % 2 != 0)
+		return -1;
+	c->name = strdup(line);
+	c->bytes = malloc(n / 2 + 1);
+	if (c->name == NULL || c->bytes == NULL)
+		return -1;
+	for (size_t i = 0; i < n / 2; i++) {
+		int hi = hex_digit(hex[2 * i]), lo = hex_digit(hex[2 * i + 1]);
+
+		if (hi < 0 || lo < 0)
+			return -1;
+		c->bytes[i] = (uint8_t)(hi << 4 | lo);
+	}
+	c->len = n / 2;
+	n_cases++;
+	return 0;
+}
+
+static int load_cases(void **state)
+{
+	FILE *p = popen(REF_CMD, "r");
+	char *line = NULL;
+	size_t cap = 0;
+	int rc = 0;
+
+	(void)state;
+	if (p == NULL)
+		return -1;
+	while (rc == 0 && getline(&line, &cap, p) > 0)
+		rc = parse_case(line);
+	free(line);
+	if (pclose(p) != 0 || n_cases == 0 || rc != 0) {
+		fprintf(stderr, "reference vectors failed (run from the "
+		    "repository root): %s\n", REF_CMD);
+		return -1;
+	}
+	return 0;
+}
+
+static int free_cases(void **state)
+{
+	(void)state;
+	for (size_t i = 0; i < n_cases; i++) {
+		free(cases[i].name);
+		free(cases[i].bytes);
+	}
+	return 0;
+}
+
+static const struct ref_case *ref(const char *name)
+{
+	for (size_t i = 0; i < n_cases; i++)
+		if (strcmp(cases[i].name, name) == 0)
+			return &cases[i];
+	fail_msg("no reference case %s", name);
+	return NULL;
+}
+
+/* Decodes the named case into msg, expecting success. */
+static const struct kaspa_msg *decode_ok(const char *name)
+{
+	const struct ref_case *c = ref(name);
+	const char *err = NULL;
+
+	assert_int_equal(kaspa_decode(c->bytes, c->len, &msg, &err), 0);
+	return &msg;
+}
+
+/* Decodes the named case, expecting failure; returns the reason. */
+static const char *decode_fails(const char *name)
+{
+	const struct ref_case *c = ref(name);
+	const char *err = NULL;
+
+	assert_int_equal(kaspa_decode(c->bytes, c->len, &msg, &err), -1);
+	assert_non_null(err);
+	assert_true(err[0] != '\0');
+	return err;
+}
+
+static void assert_reencodes_identically(const char *name)
+{
+	const struct ref_case *c = ref(name);
+	int n;
+
+	decode_ok(name);
+	n = kaspa_encode(&msg, enc, sizeof enc);
+	assert_int_equal(n, (int)c->len);
+	assert_memory_equal(enc, c->bytes, c->len);
+}
+
+/* The user agent the reference script builds: a-z repeated. */
+static void assert_user_agent_pattern(const char *ua, size_t n)
+{
+	assert_int_equal(strlen(ua), n);
+	for (size_t i = 0; i < n; i++)
+		assert_int_equal(ua[i], 'a' + (int)(i % 26));
+}
+
+/* ---- well-formed messages ---- */
+
+static void test_version_full(void **state)
+{
+	static const uint8_t ipv6[16] = {
+		0x20, 0x01, 0x0d, 0xb8, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1 };
+	const struct kaspa_msg *m = decode_ok("version_full");
+	const struct kaspa_version *v = &m->u.version;
+
+	(void)state;
+	assert_int_equal(m->type, KASPA_VERSION);
+	assert_int_equal(m->request_id, 7);
+	assert_int_equal(m->response_id, 9);
+	assert_int_equal(v->protocol_version, 7);
+	assert_true(v->services == UINT64_MAX);
+	assert_true(v->timestamp_ms == -1767225600123LL);
+	assert_true(v->has_address);
+	assert_int_equal(v->address.timestamp, 1700000000);
+	assert_int_equal(v->address.ip_len, 16);
+	assert_memory_equal(v->address.ip, ipv6, 16);
+	assert_int_equal(v->address.port, 16111);
+	assert_int_equal(v->id_len, KASPA_ID_LEN);
+	for (size_t i = 0; i < KASPA_ID_LEN; i++)
+		assert_int_equal(v->id[i], i);
+	assert_string_equal(v->user_agent, "/kaspad:1.0.1/");
+	assert_false(v->user_agent_truncated);
+	assert_true(v->disable_relay_tx);
+	assert_true(v->has_subnetwork_id);
+	assert_int_equal(v->subnetwork_id_len, KASPA_SUBNET_MAX);
+	for (size_t i = 0; i < KASPA_SUBNET_MAX; i++)
+		assert_int_equal(v->subnetwork_id[i], 100 + i);
+	assert_string_equal(v->network, "kaspa-mainnet");
+	assert_reencodes_identically("version_full");
+}
+
+static void test_version_long_user_agent_truncated(void **state)
+{
+	static const uint8_t ipv4[4] = { 192, 0, 2, 1 };
+	const struct kaspa_version *v = &decode_ok("version_long_ua")->u.version;
+
+	(void)state;
+	assert_true(v->user_agent_truncated);
+	assert_user_agent_pattern(v->user_agent, KASPA_UA_MAX);
+	assert_true(v->has_address);
+	assert_int_equal(v->address.ip_len, 4);
+	assert_memory_equal(v->address.ip, ipv4, 4);
+	assert_false(v->has_subnetwork_id);
+
+	v = &decode_ok("version_ua4096")->u.version;
+	assert_true(v->user_agent_truncated);
+	assert_user_agent_pattern(v->user_agent, KASPA_UA_MAX);
+	assert_false(v->has_address);
+	decode_fails("version_ua4097");
+}
+
+static void test_empty_payloads(void **state)
+{
+	(void)state;
+	assert_int_equal(decode_ok("verack")->type, KASPA_VERACK);
+	assert_int_equal(msg.response_id, 3);
+	assert_int_equal(decode_ok("ready")->type, KASPA_READY);
+	assert_int_equal(decode_ok("empty")->type, KASPA_NONE);
+	assert_int_equal(decode_ok("ids_only")->type, KASPA_NONE);
+	assert_int_equal(msg.request_id, 1);
+	assert_int_equal(msg.response_id, 2);
+}
+
+static void test_ping_pong_64bit_nonces(void **state)
+{
+	(void)state;
+	assert_int_equal(decode_ok("ping")->type, KASPA_PING);
+	assert_true(msg.u.nonce == 0xFEDCBA9876543210ULL);
+	assert_int_equal(decode_ok("pong")->type, KASPA_PONG);
+	assert_true(msg.u.nonce == UINT64_MAX);
+	assert_int_equal(msg.response_id, 5);
+}
+
+static void test_reject_and_request_addresses(void **state)
+{
+	(void)state;
+	assert_int_equal(decode_ok("reject")->type, KASPA_REJECT);
+	assert_string_equal(msg.u.reject_reason, "version mismatch");
+	assert_int_equal(decode_ok("request_addresses")->type,
+	    KASPA_REQUEST_ADDRESSES);
+	assert_true(msg.u.include_all_subnetworks);
+	assert_true(msg.request_id == UINT32_MAX);
+}
+
+static void test_addresses_1000(void **state)
+{
+	const struct kaspa_msg *m = decode_ok("addresses_1000");
+
+	(void)state;
+	assert_int_equal(m->type, KASPA_ADDRESSES);
+	assert_true(m->response_id == UINT32_MAX);
+	assert_int_equal(m->u.addresses.count, KASPA_ADDR_MAX);
+	for (uint32_t i = 0; i < KASPA_ADDR_MAX; i++) {
+		const struct kaspa_netaddr *a = &m->u.addresses.list[i];
+		/* 10.hi.lo.1 for even i, fd00::hi:lo for odd i */
+		size_t hi = i % 2 == 0 ? 1 : 14;
+
+		assert_int_equal(a->timestamp, (int64_t)i * 1000);
+		assert_int_equal(a->port, 16111 + i);
+		assert_int_equal(a->ip_len, i % 2 == 0 ? 4 : 16);
+		assert_int_equal(a->ip[hi], i >> 8);
+		assert_int_equal(a->ip[hi + 1], i & 255);
+	}
+}
+
+static void test_too_many_addresses(void **state)
+{
+	(void)state;
+	decode_fails("addresses_1001");
+	msg.type = KASPA_ADDRESSES;
+	msg.u.addresses.count = KASPA_ADDR_MAX + 1;
+	assert_int_equal(kaspa_encode(&msg, enc, sizeof enc), -1);
+}
+
+static void test_unknown_payloads(void **state)
+{
+	(void)state;
+	assert_int_equal(decode_ok("unknown_payload")->type, KASPA_OTHER);
+	assert_int_equal(msg.other_field, 2);
+	assert_int_equal(msg.request_id, 4);
+	assert_int_equal(decode_ok("version_then_unknown")->type, KASPA_OTHER);
+	assert_int_equal(msg.other_field, 14);
+	assert_int_equal(msg.request_id, 7);
+	assert_int_equal(kaspa_encode(&msg, enc, sizeof enc), -1);
+}
+
+static void test_encodings_match_python(void **state)
+{
+	static const char *const names[] = {
+		"version_full", "verack", "ready", "ping", "pong", "reject",
+		"request_addresses", "ids_only", "addresses_1000", "addresses_ip0",
+		"version_id64", "empty",
+	};
+
+	(void)state;
+	for (size_t i = 0; i < sizeof names / sizeof names[0]; i++)
+		assert_reencodes_identically(names[i]);
+}
+
+static void test_encode_needs_room(void **state)
+{
+	const struct ref_case *c = ref("version_full");
+
+	(void)state;
+	decode_ok("version_full");
+	for (size_t cap = 0; cap < c->len; cap++)
+		assert_int_equal(kaspa_encode(&msg, enc, cap), -1);
+	assert_int_equal(kaspa_encode(&msg, enc, c->len), (int)c->len);
+}
+
+/* ---- bounds and hostile input ---- */
+
+static void test_ip_lengths(void **state)
+{
+	(void)state;
+	assert_string_equal(decode_fails("version_ip5"), "bad ip length");
+	assert_string_equal(decode_fails("addresses_ip3"), "bad ip length");
+	decode_fails("version_ip17");
+	assert_int_equal(decode_ok("addresses_ip0")->u.addresses.count, 3);
+	assert_int_equal(msg.u.addresses.list[1].ip_len, 0);
+}
+
+static void test_field_caps(void **state)
+{
+	(void)state;
+	assert_int_equal(decode_ok("version_id64")->u.version.id_len,
+	    KASPA_ID_MAX);
+	decode_fails("version_id65");
+	decode_fails("version_network65");
+	decode_fails("reject_reason257");
+}
+
+/* Every prefix of every case decodes or fails cleanly. */
+static void test_truncated_everywhere(void **state)
+{
+	const char *err;
+
+	(void)state;
+	for (size_t i = 0; i < n_cases; i++) {
+		const struct ref_case *c = &cases[i];
+		/* The address lists are long: sample their prefixes. */
+		size_t step = c->len > 8192 ? 97 : 1;
+
+		for (size_t n = 0; n < c->len; n += step) {
+			err = NULL;
+			if (kaspa_decode(c->bytes, n, &msg, &err) != 0)
+				assert_non_null(err);
+		}
+	}
+}
+
+static uint32_t xorshift32(uint32_t *s)
+{
+	*s ^= *s << 13;
+	*s ^= *s >> 17;
+	*s ^= *s << 5;
+	return *s;
+}
+
+static void test_random_bytes(void **state)
+{
+	static uint8_t buf[512];
+	uint32_t seed = 0x9e3779b9;
+	const char *err;
+
+	(void)state;
+	for (int round = 0; round < 20000; round++) {
+		size_t n = xorshift32(&seed) % sizeof buf;
+
+		for (size_t i = 0; i < n; i++)
+			buf[i] = (uint8_t)xorshift32(&seed);
+		err = NULL;
+		if (kaspa_decode(buf, n, &msg, &err) != 0)
+			assert_non_null(err);
+	}
+}
+
+/* Valid messages with a few bytes changed reach deeper than noise. */
+static void test_mutated_cases(void **state)
+{
+	static uint8_t buf[8192];
+	uint32_t seed = 12345;
+	const char *err;
+
+	(void)state;
+	for (size_t i = 0; i < n_cases; i++) {
+		const struct ref_case *c = &cases[i];
+
+		if (c->len == 0 || c->len > sizeof buf)
+			continue;
+		for (int round = 0; round < 500; round++) {
+			memcpy(buf, c->bytes, c->len);
+			for (int k = 0; k < 3; k++)
+				buf[xorshift32(&seed) % c->len] =
+				    (uint8_t)xorshift32(&seed);
+			err = NULL;
+			if (kaspa_decode(buf, c->len, &msg, &err) != 0)
+				assert_non_null(err);
+		}
+	}
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_version_full),
+		cmocka_unit_test(test_version_long_user_agent_truncated),
+		cmocka_unit_test(test_empty_payloads),
+		cmocka_unit_test(test_ping_pong_64bit_nonces),
+		cmocka_unit_test(test_reject_and_request_addresses),
+		cmocka_unit_test(test_addresses_1000),
+		cmocka_unit_test(test_too_many_addresses),
+		cmocka_unit_test(test_unknown_payloads),
+		cmocka_unit_test(test_encodings_match_python),
+		cmocka_unit_test(test_encode_needs_room),
+		cmocka_unit_test(test_ip_lengths),
+		cmocka_unit_test(test_field_caps),
+		cmocka_unit_test(test_truncated_everywhere),
+		cmocka_unit_test(test_random_bytes),
+		cmocka_unit_test(test_mutated_cases),
+	};
+
+	return cmocka_run_group_tests(tests, load_cases, free_cases);
+}

@@ -1,0 +1,285 @@
+/* config.c - one table of options, read from SENSOR_* and then from argv. */
+#include "config.h"
+
+#include <arpa/inet.h>
+#include <ctype.h>
+#include <errno.h>
+#include <netinet/in.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#define SENSOR_VERSION "0.1.0"
+
+enum opt_type { OPT_STR, OPT_UINT, OPT_LISTEN };
+
+struct option_def {
+	const char *name;     /* without the leading "--" */
+	enum opt_type type;
+	size_t offset;        /* into struct config */
+	uint64_t min, max;    /* OPT_UINT range; OPT_STR: max = field size */
+	const char *help;
+};
+
+#define OFF(f) offsetof(struct config, f)
+
+static const struct option_def options[] = {
+	{ "listen", OPT_LISTEN, OFF(listen), 0, 0,
+	  "ADDR:PORT to accept peers on, repeatable (default [::]:16111 and 0.0.0.0:16111)" },
+	{ "network", OPT_STR, OFF(network), 0, sizeof ((struct config *)0)->network,
+	  "network name peers must match (default kaspa-mainnet)" },
+	{ "sensor-id", OPT_STR, OFF(sensor_id), 0, CONFIG_STR_MAX,
+	  "this sensor's name in every log line (default: host name)" },
+	{ "log", OPT_STR, OFF(log_path), 0, CONFIG_STR_MAX,
+	  "NDJSON output file (default ./data/sensor.ndjson)" },
+	{ "log-max-bytes", OPT_UINT, OFF(log_max_bytes), 4096, UINT64_MAX,
+	  "rotate the log before it grows past this (default 67108864)" },
+	{ "log-keep", OPT_UINT, OFF(log_keep), 1, 1000,
+	  "rotated files kept as LOG.1 .. LOG.N (default 10)" },
+	{ "user-agent", OPT_STR, OFF(user_agent), 0, CONFIG_STR_MAX,
+	  "user agent in our Version (default /kaspa-sensor:" SENSOR_VERSION "/)" },
+	{ "protocol-version", OPT_UINT, OFF(protocol_version), 1, UINT32_MAX,
+	  "protocolVersion sent to a peer that waits for ours (default 10);"
+	  " otherwise we echo the peer's" },
+	{ "version-wait-ms", OPT_UINT, OFF(version_wait_ms), 0, 60000,
+	  "wait this long for the peer's Version before sending ours (default 300)" },
+	{ "stage-timeout-ms", OPT_UINT, OFF(stage_timeout_ms), 10, 600000,
+	  "limit for each handshake stage (default 4000)" },
+	{ "ready-timeout-ms", OPT_UINT, OFF(ready_timeout_ms), 10, 600000,
+	  "limit for the peer's Ready (default 8000)" },
+	{ "linger-ms", OPT_UINT, OFF(linger_ms), 0, 3600000,
+	  "stay this long after Ready answering RequestAddresses and Ping (default 5000)" },
+	{ "max-conns", OPT_UINT, OFF(max_conns), 1, 100000,
+	  "connections open at once; more are closed at accept (default 1024)" },
+	{ "max-conns-per-ip", OPT_UINT, OFF(max_conns_per_ip), 1, 100000,
+	  "connections open at once from one IP (default 8)" },
+};
+
+#define N_OPTIONS (sizeof options / sizeof options[0])
+
+static void set_defaults(struct config *c)
+{
+	memset(c, 0, sizeof *c);
+	snprintf(c->network, sizeof c->network, "kaspa-mainnet");
+	if (gethostname(c->sensor_id, sizeof c->sensor_id - 1) != 0 ||
+	    c->sensor_id[0] == '\0')
+		snprintf(c->sensor_id, sizeof c->sensor_id, "sensor");
+	snprintf(c->log_path, sizeof c->log_path, "./data/sensor.ndjson");
+	snprintf(c->user_agent, sizeof c->user_agent,
+	    "/kaspa-sensor:" SENSOR_VERSION "/");
+	c->log_max_bytes = 64u << 20;
+	c->log_keep = 10;
+	c->protocol_version = 10;
+	c->version_wait_ms = 300;
+	c->stage_timeout_ms = 4000;
+	c->ready_timeout_ms = 8000;
+	c->linger_ms = 5000;
+	c->max_conns = 1024;
+	c->max_conns_per_ip = 8;
+}
+
+int parse_host_port(const char *s, struct listen_addr *out)
+{
+	char host[64];
+	const char *colon;
+	const char *host_start = s;
+	size_t host_len;
+	char *end;
+	unsigned long port;
+
+	if (s[0] == '[') {
+		const char *close = strchr(s, ']');
+		if (close == NULL || close[1] != ':')
+			return -1;
+		host_start = s + 1;
+		host_len = (size_t)(close - host_start);
+		colon = close + 1;
+	} else {
+		colon = strrchr(s, ':');
+		if (colon == NULL)
+			return -1;
+		host_len = (size_t)(colon - s);
+	}
+	if (host_len == 0 || host_len >= sizeof host)
+		return -1;
+	memcpy(host, host_start, host_len);
+	host[host_len] = '\0';
+	errno = 0;
+	port = strtoul(colon + 1, &end, 10);
+	if (errno != 0 || *end != '\0' || colon[1] == '\0' || port > 65535)
+		return -1;
+
+	memset(out, 0, sizeof *out);
+	struct sockaddr_in *v4 = (struct sockaddr_in *)&out->sa;
+	struct sockaddr_in6 *v6 = (struct sockaddr_in6 *)&out->sa;
+	if (inet_pton(AF_INET, host, &v4->sin_addr) == 1) {
+		v4->sin_family = AF_INET;
+		v4->sin_port = htons((uint16_t)port);
+		out->len = sizeof *v4;
+	} else if (inet_pton(AF_INET6, host, &v6->sin6_addr) == 1) {
+		v6->sin6_family = AF_INET6;
+		v6->sin6_port = htons((uint16_t)port);
+		out->len = sizeof *v6;
+	} else {
+		return -1;
+	}
+	snprintf(out->text, sizeof out->text, "%s", s);
+	return 0;
+}
+
+/* Apply one value; `from` names its source for the error line. */
+static int apply(struct config *c, const struct option_def *o,
+    const char *value, const char *from)
+{
+	char *field = (char *)c + o->offset;
+
+	switch (o->type) {
+	case OPT_STR:
+		if (strlen(value) >= o->max || value[0] == '\0')
+			goto bad;
+		memcpy(field, value, strlen(value) + 1);
+		return 0;
+	case OPT_UINT: {
+		char *end;
+		errno = 0;
+		unsigned long long v = strtoull(value, &end, 10);
+		if (errno != 0 || *end != '\0' || value[0] == '\0' ||
+		    value[0] == '-' || v < o->min || v > o->max)
+			goto bad;
+		*(uint64_t *)(void *)field = v;
+		return 0;
+	}
+	case OPT_LISTEN:
+		if (c->n_listen == CONFIG_LISTEN_MAX ||
+		    parse_host_port(value, &c->listen[c->n_listen]) != 0)
+			goto bad;
+		c->n_listen++;
+		return 0;
+	}
+bad:
+	fprintf(stderr, "kaspa-sensor: invalid value for %s: '%s'\n", from,
+	    value);
+	return -1;
+}
+
+/* "log-max-bytes" -> "SENSOR_LOG_MAX_BYTES" */
+static void env_name(const char *opt, char *out, size_t cap)
+{
+	size_t n = (size_t)snprintf(out, cap, "SENSOR_");
+	for (; *opt != '\0' && n + 1 < cap; opt++)
+		out[n++] = *opt == '-' ? '_' : (char)toupper((unsigned char)*opt);
+	out[n] = '\0';
+}
+
+static int load_env(struct config *c)
+{
+	char name[64];
+
+	for (size_t i = 0; i < N_OPTIONS; i++) {
+		env_name(options[i].name, name, sizeof name);
+		const char *v = getenv(name);
+		if (v == NULL)
+			continue;
+		if (options[i].type != OPT_LISTEN) {
+			if (apply(c, &options[i], v, name) != 0)
+				return -1;
+			continue;
+		}
+		/* SENSOR_LISTEN takes a comma-separated list. */
+		char list[512];
+		if (strlen(v) >= sizeof list)
+			return apply(c, &options[i], "", name);
+		snprintf(list, sizeof list, "%s", v);
+		for (char *save, *t = strtok_r(list, ",", &save); t != NULL;
+		    t = strtok_r(NULL, ",", &save))
+			if (apply(c, &options[i], t, name) != 0)
+				return -1;
+	}
+	return 0;
+}
+
+static void usage(FILE *f)
+{
+	fprintf(f, "usage: kaspa-sensor [options]\n"
+	    "Accept Kaspa P2P peers, complete the handshake, log each as NDJSON.\n\n");
+	for (size_t i = 0; i < N_OPTIONS; i++) {
+		char env[64];
+		env_name(options[i].name, env, sizeof env);
+		fprintf(f, "  --%-20s %s\n  %-22s   env %s\n", options[i].name,
+		    options[i].type == OPT_STR ? "STR" :
+		    options[i].type == OPT_UINT ? "N" : "ADDR:PORT", "", env);
+		fprintf(f, "  %-22s   %s\n", "", options[i].help);
+	}
+	fprintf(f, "  --help                 this text\n"
+	    "  --version              print the version\n");
+}
+
+static const struct option_def *find_option(const char *name, size_t len)
+{
+	for (size_t i = 0; i < N_OPTIONS; i++)
+		if (strlen(options[i].name) == len &&
+		    memcmp(options[i].name, name, len) == 0)
+			return &options[i];
+	return NULL;
+}
+
+/* Flags: "--name value" or "--name=value". */
+static enum config_result load_argv(struct config *c, int argc, char **argv)
+{
+	bool listen_from_argv = false;
+
+	for (int i = 1; i < argc; i++) {
+		const char *a = argv[i];
+		if (strcmp(a, "--help") == 0 || strcmp(a, "-h") == 0) {
+			usage(stdout);
+			return CONFIG_EXIT_OK;
+		}
+		if (strcmp(a, "--version") == 0) {
+			printf("kaspa-sensor " SENSOR_VERSION "\n");
+			return CONFIG_EXIT_OK;
+		}
+		if (strncmp(a, "--", 2) != 0) {
+			fprintf(stderr, "kaspa-sensor: unexpected argument '%s'"
+			    " (see --help)\n", a);
+			return CONFIG_EXIT_USAGE;
+		}
+		const char *eq = strchr(a + 2, '=');
+		size_t len = eq ? (size_t)(eq - a - 2) : strlen(a + 2);
+		const struct option_def *o = find_option(a + 2, len);
+		if (o == NULL) {
+			fprintf(stderr, "kaspa-sensor: unknown option '%s'"
+			    " (see --help)\n", a);
+			return CONFIG_EXIT_USAGE;
+		}
+		const char *value = eq ? eq + 1 : (i + 1 < argc ? argv[++i] : NULL);
+		if (value == NULL) {
+			fprintf(stderr, "kaspa-sensor: %s needs a value\n", a);
+			return CONFIG_EXIT_USAGE;
+		}
+		/* Flags replace, not extend, a listen list from the env. */
+		if (o->type == OPT_LISTEN && !listen_from_argv) {
+			c->n_listen = 0;
+			listen_from_argv = true;
+		}
+		if (apply(c, o, value, o->name) != 0)
+			return CONFIG_EXIT_USAGE;
+	}
+	return CONFIG_RUN;
+}
+
+enum config_result config_load(struct config *c, int argc, char **argv)
+{
+	set_defaults(c);
+	if (load_env(c) != 0)
+		return CONFIG_EXIT_USAGE;
+	enum config_result r = load_argv(c, argc, argv);
+	if (r != CONFIG_RUN)
+		return r;
+	if (c->n_listen == 0) {
+		parse_host_port("[::]:16111", &c->listen[c->n_listen++]);
+		parse_host_port("0.0.0.0:16111", &c->listen[c->n_listen++]);
+	}
+	return CONFIG_RUN;
+}

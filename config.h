@@ -1,0 +1,45 @@
+/* config.h - sensor options from the command line and SENSOR_* variables. */
+#ifndef CONFIG_H
+#define CONFIG_H
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <sys/socket.h>
+
+#define CONFIG_LISTEN_MAX 8
+#define CONFIG_STR_MAX 256
+
+struct listen_addr {
+	struct sockaddr_storage sa;
+	socklen_t len;
+	char text[64];
+};
+
+struct config {
+	struct listen_addr listen[CONFIG_LISTEN_MAX];
+	unsigned n_listen;
+	char network[65];                 /* as KASPA_NETWORK_MAX + 1 */
+	char sensor_id[CONFIG_STR_MAX];
+	char log_path[CONFIG_STR_MAX];
+	char user_agent[CONFIG_STR_MAX];
+	uint64_t log_max_bytes;
+	uint64_t log_keep;
+	uint64_t protocol_version;
+	uint64_t version_wait_ms;
+	uint64_t stage_timeout_ms;
+	uint64_t ready_timeout_ms;
+	uint64_t linger_ms;
+	uint64_t max_conns;
+	uint64_t max_conns_per_ip;
+};
+
+enum config_result { CONFIG_RUN, CONFIG_EXIT_OK, CONFIG_EXIT_USAGE };
+
+/* Defaults, then SENSOR_* environment, then argv (flags win).  Prints
+ * --help / --version / a one-line error itself. */
+enum config_result config_load(struct config *c, int argc, char **argv);
+
+/* Parse "1.2.3.4:16111", "[::1]:16111" or "[::]:16111". */
+int parse_host_port(const char *s, struct listen_addr *out);
+
+#endif

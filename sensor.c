@@ -1,0 +1,206 @@
+/* sensor.c - kaspa-sensor: main, listeners, signals and the poll() loop.
+ *
+ * Listens for Kaspa P2P peers, completes the handshake with each (peer.c)
+ * and logs one NDJSON line per connection.  Single-threaded: everything
+ * runs from loop_run().
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <netinet/in.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/random.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include "config.h"
+#include "peer.h"
+#include "sensor.h"
+
+#define ACCEPT_BURST 64     /* accepts per wake-up, so peers get a turn */
+#define EXTRA_SLOTS 64      /* listeners, the signal pipe, refused accepts */
+
+static int signal_pipe[2] = { -1, -1 };
+
+static void on_signal(int sig)
+{
+	int saved = errno;
+	unsigned char b = (unsigned char)sig;
+	(void)!write(signal_pipe[1], &b, 1);
+	errno = saved;
+}
+
+static int set_nonblock(int fd)
+{
+	int fl = fcntl(fd, F_GETFL);
+	return fl < 0 ? -1 : fcntl(fd, F_SETFL, fl | O_NONBLOCK);
+}
+
+static void stop_listening(struct sensor *s)
+{
+	for (int i = 0; i < s->n_listeners; i++) {
+		loop_del(&s->loop, s->listener_slot[i]);
+		close(s->listener_fd[i]);
+	}
+	s->n_listeners = 0;
+}
+
+static void on_signal_pipe(struct loop *l, int slot, short revents, void *ud)
+{
+	struct sensor *s = ud;
+	unsigned char sigs[16];
+	ssize_t n = read(s->signal_fd, sigs, sizeof sigs);
+	(void)slot;
+	(void)revents;
+
+	for (ssize_t i = 0; i < n; i++) {
+		if (sigs[i] == SIGHUP) {
+			if (ndjson_reopen(&s->log) != 0)
+				fprintf(stderr, "kaspa-sensor: reopen %s: %s\n",
+				    s->log.path, strerror(errno));
+			continue;
+		}
+		fprintf(stderr, "kaspa-sensor: signal %d: shutting down,"
+		    " %u connections open\n", sigs[i], s->n_peers);
+		stop_listening(s);
+		peer_close_all(s);
+		loop_stop(l);
+		return;
+	}
+}
+
+static void on_accept(struct loop *l, int slot, short revents, void *ud)
+{
+	struct sensor *s = ud;
+	int lfd = -1;
+	(void)l;
+	(void)revents;
+
+	for (int i = 0; i < s->n_listeners; i++)
+		if (s->listener_slot[i] == slot)
+			lfd = s->listener_fd[i];
+	for (int i = 0; i < ACCEPT_BURST; i++) {
+		struct sockaddr_storage sa;
+		socklen_t len = sizeof sa;
+		int fd = accept4(lfd, (struct sockaddr *)&sa, &len,
+		    SOCK_NONBLOCK | SOCK_CLOEXEC);
+		if (fd < 0) {
+			if (errno != EAGAIN && errno != EWOULDBLOCK &&
+			    errno != EINTR && errno != ECONNABORTED)
+				fprintf(stderr, "kaspa-sensor: %s: %s\n",
+				    __func__, strerror(errno));
+			return;
+		}
+		peer_accept(s, fd, &sa, s->n_peers >= s->cfg->max_conns ?
+		    "conn_limit" : NULL);
+	}
+}
+
+static int open_listener(const struct listen_addr *a)
+{
+	int one = 1;
+	int fd = socket(a->sa.ss_family, SOCK_STREAM | SOCK_CLOEXEC, 0);
+
+	if (fd < 0)
+		return -1;
+	setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
+	if (a->sa.ss_family == AF_INET6)
+		setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &one, sizeof one);
+	if (bind(fd, (const struct sockaddr *)&a->sa, a->len) != 0 ||
+	    listen(fd, 1024) != 0 || set_nonblock(fd) != 0) {
+		int saved = errno;
+		close(fd);
+		errno = saved;
+		return -1;
+	}
+	return fd;
+}
+
+/* Bind every configured address; failing ones are reported and skipped. */
+static int start_listeners(struct sensor *s)
+{
+	for (unsigned i = 0; i < s->cfg->n_listen; i++) {
+		const struct listen_addr *a = &s->cfg->listen[i];
+		int fd = open_listener(a);
+		if (fd < 0) {
+			fprintf(stderr, "kaspa-sensor: listen %s: %s\n", a->text,
+			    strerror(errno));
+			continue;
+		}
+		s->listener_fd[s->n_listeners] = fd;
+		s->listener_slot[s->n_listeners++] =
+		    loop_add(&s->loop, fd, POLLIN, on_accept, s);
+		fprintf(stderr, "kaspa-sensor: listening on %s\n", a->text);
+	}
+	return s->n_listeners > 0 ? 0 : -1;
+}
+
+static int start_signals(struct sensor *s)
+{
+	struct sigaction sa = { .sa_handler = on_signal };
+
+	if (pipe2(signal_pipe, O_CLOEXEC | O_NONBLOCK) != 0)
+		return -1;
+	s->signal_fd = signal_pipe[0];
+	s->signal_slot = loop_add(&s->loop, s->signal_fd, POLLIN,
+	    on_signal_pipe, s);
+	sigemptyset(&sa.sa_mask);
+	sigaction(SIGTERM, &sa, NULL);
+	sigaction(SIGINT, &sa, NULL);
+	sigaction(SIGHUP, &sa, NULL);
+	signal(SIGPIPE, SIG_IGN);
+	return 0;
+}
+
+static int make_node_id(struct sensor *s)
+{
+	if (getrandom(s->node_id, sizeof s->node_id, 0) !=
+	    (ssize_t)sizeof s->node_id)
+		return -1;
+	for (size_t i = 0; i < sizeof s->node_id; i++)
+		snprintf(s->node_hex + 2 * i, 3, "%02x", s->node_id[i]);
+	return 0;
+}
+
+int main(int argc, char **argv)
+{
+	static struct config cfg;
+	static struct sensor s;
+	const char *fail = NULL;
+
+	switch (config_load(&cfg, argc, argv)) {
+	case CONFIG_EXIT_OK:
+		return 0;
+	case CONFIG_EXIT_USAGE:
+		return 2;
+	case CONFIG_RUN:
+		break;
+	}
+	s.cfg = &cfg;
+	if (make_node_id(&s) != 0)
+		fail = "getrandom";
+	else if (loop_init(&s.loop, (int)cfg.max_conns + EXTRA_SLOTS) != 0 ||
+	    ipmap_init(&s.per_ip, (uint32_t)cfg.max_conns) != 0)
+		fail = "out of memory";
+	else if (ndjson_open(&s.log, cfg.log_path, cfg.log_max_bytes,
+	    (unsigned)cfg.log_keep) != 0)
+		fail = cfg.log_path;
+	else if (start_signals(&s) != 0)
+		fail = "signal pipe";
+	else if (start_listeners(&s) != 0)
+		fail = "no address to listen on";
+	if (fail != NULL) {
+		fprintf(stderr, "kaspa-sensor: %s: %s\n", fail, strerror(errno));
+		return 1;
+	}
+	fprintf(stderr, "kaspa-sensor: sensor_id %s, network %s, node id %s,"
+	    " log %s\n", cfg.sensor_id, cfg.network, s.node_hex, cfg.log_path);
+	if (loop_run(&s.loop) != 0) {
+		fprintf(stderr, "kaspa-sensor: poll: %s\n", strerror(errno));
+		return 1;
+	}
+	ndjson_close(&s.log);
+	return 0;
+}

@@ -1,0 +1,34 @@
+/* sensor.h - state shared by the listener (sensor.c) and the inbound
+ * peer state machine (peer.c). */
+#ifndef SENSOR_H
+#define SENSOR_H
+
+#include <stdint.h>
+
+#include "config.h"
+#include "ipmap.h"
+#include "kaspa_pb.h"
+#include "loop.h"
+#include "ndjson.h"
+
+struct peer;
+
+struct sensor {
+	const struct config *cfg;
+	struct loop loop;
+	struct ndjson_log log;
+	struct ipmap per_ip;           /* open connections per peer IP */
+	uint8_t node_id[KASPA_ID_LEN]; /* random, per process */
+	char node_hex[2 * KASPA_ID_LEN + 1];
+	uint64_t next_event;           /* event_id sequence */
+	unsigned n_peers;              /* open inbound connections */
+	struct peer *peers;            /* list of them */
+	int n_listeners;
+	int listener_slot[CONFIG_LISTEN_MAX];
+	int listener_fd[CONFIG_LISTEN_MAX];
+	int signal_fd;                 /* self-pipe read end */
+	int signal_slot;
+	int stopping;
+};
+
+#endif

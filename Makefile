@@ -25,6 +25,8 @@ APT_PKGS := build-essential musl-tools nanopb libnanopb-dev libbearssl-dev \
             libcmocka-dev protobuf-compiler python3-protobuf python3-grpcio \
             python3-h2 python3-hpack zlib1g-dev
 
+SUDO     := $(shell [ "$$(id -u)" -eq 0 ] || echo sudo)
+
 .PHONY: all deps run test unit interop clean
 all: kaspa-sensor
 
@@ -33,7 +35,7 @@ deps:
 	@missing=$$(for p in $(APT_PKGS); do dpkg -s $$p >/dev/null 2>&1 || echo $$p; done); \
 	if [ -n "$$missing" ]; then \
 		echo "installing:" $$missing; \
-		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing >/dev/null; \
+		$(SUDO) apt-get update -qq && $(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing >/dev/null; \
 	fi
 
 $(INC)/.stamp:

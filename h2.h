@@ -83,6 +83,9 @@ struct grpc_headers {
 	char grpc_message[128];
 };
 
+/* All three callbacks must be set.  Returning non-zero from on_headers or
+ * on_message fails the connection with H2_FAIL_CALLBACK.  They may call
+ * the sending functions below. */
 struct h2_callbacks {
 	/* Request headers (server), response headers or trailers (client). */
 	int (*on_headers)(void *ctx, const struct grpc_headers *h);
@@ -102,8 +105,15 @@ struct h2_conn {
 	const struct h2_callbacks *cb;
 	void *ctx;
 	uint32_t stream_id;
+	uint32_t peer_max_stream;    /* server: highest stream the peer opened */
 	uint32_t preface_seen;       /* bytes of the client preface matched */
 	bool peer_gzip;              /* grpc-encoding: gzip on the call */
+	bool peer_headers_seen;      /* the peer's first header block arrived */
+	bool sent_headers;           /* our request/response headers are out */
+	/* h2_end_call() waits for held DATA: trailers (server) or END_STREAM. */
+	bool end_pending;
+	int end_status;
+	char end_message[128];
 
 	/* Peer SETTINGS we honour. */
 	uint32_t peer_max_frame;
@@ -155,7 +165,10 @@ int h2_open_call(struct h2_conn *c, const char *authority, const char *path,
 /* Server: answer the request with :status 200 and application/grpc. */
 int h2_respond(struct h2_conn *c);
 /* Send one uncompressed gRPC message (flag 0) as DATA, split by the peer's
- * max frame size, held back while the windows are closed. */
+ * max frame size, held back while the windows are closed.  A server that
+ * has not called h2_respond() yet responds first.  Returns -1 without
+ * failing the connection on misuse (no open stream, too long), and with
+ * c->fail = H2_FAIL_TX_FULL when `held` has no room. */
 int h2_send_message(struct h2_conn *c, const uint8_t *msg, size_t len);
 /* End our side of the call: server sends trailers (grpc-status and
  * grpc-message, END_STREAM), client an empty DATA with END_STREAM. */
@@ -163,7 +176,9 @@ int h2_end_call(struct h2_conn *c, int grpc_status, const char *grpc_message);
 /* Queue GOAWAY(last stream, code, debug text); the state becomes closing. */
 int h2_goaway(struct h2_conn *c, uint32_t code, const char *debug);
 
-/* Bytes waiting to be written, and how many were written. */
+/* Bytes waiting to be written, and how many were written.  h2_out_done()
+ * also moves held DATA into the freed room (a failure there lands in
+ * c->fail). */
 const uint8_t *h2_out(const struct h2_conn *c, size_t *len);
 void h2_out_done(struct h2_conn *c, size_t n);
 

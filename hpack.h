@@ -32,7 +32,7 @@ enum hpack_err {
 	HPACK_E_TABLE_SIZE = -6,  /* size update above the limit, or misplaced */
 	HPACK_E_LIST_SIZE = -7,   /* header list larger than the caller's cap */
 	HPACK_E_CALLBACK = -8,    /* the callback returned non-zero */
-	HPACK_E_BUFFER = -9,      /* encoder: output buffer too small */
+	HPACK_E_BUFFER = -9,      /* encoder output or decoder scratch too small */
 };
 
 struct hpack_field {

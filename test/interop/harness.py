@@ -1,0 +1,138 @@
+"""Runs ./kaspa-sensor on a loopback port and reads its NDJSON log."""
+
+import json
+import os
+import signal
+import socket
+import subprocess
+import tempfile
+import time
+
+REPO = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", ".."))
+SENSOR = os.environ.get("KASPA_SENSOR", os.path.join(REPO, "kaspa-sensor"))
+
+# Short timeouts so every failure path resolves within a few seconds.
+TIMING = {"version_wait_ms": 200, "stage_timeout_ms": 1500,
+          "ready_timeout_ms": 2000, "linger_ms": 300}
+
+
+def free_port():
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def tcp_listening(port):
+    """True if something LISTENs on 127.0.0.1:port or the wildcard
+    (read from /proc so that no connection ends up in the sensor's log)."""
+    want = ":%04X" % port
+    for path in ("/proc/net/tcp", "/proc/net/tcp6"):
+        try:
+            with open(path) as f:
+                next(f)
+                for line in f:
+                    parts = line.split()
+                    if parts[1].endswith(want) and parts[3] == "0A":
+                        return True
+        except OSError:
+            pass
+    return False
+
+
+def client_ports(server_port):
+    """Local ports of ESTABLISHED loopback connections to server_port."""
+    want = ":%04X" % server_port
+    ports = set()
+    # grpc-core dials from a dual-stack socket: v4-mapped rows in tcp6.
+    for path in ("/proc/net/tcp", "/proc/net/tcp6"):
+        with open(path) as f:
+            next(f)
+            for line in f:
+                parts = line.split()
+                if parts[2].endswith(want) and parts[3] == "01":
+                    ports.add(int(parts[1].split(":")[1], 16))
+    return ports
+
+
+class Sensor:
+    def __init__(self, *extra, sensor_id="itest", protocol_version=7,
+                 network="kaspa-mainnet", user_agent="/kaspa-sensor:itest/",
+                 timing=None, max_conns_per_ip=64):
+        self.dir = tempfile.mkdtemp(prefix="sensor_itest_")
+        self.log = os.path.join(self.dir, "s.ndjson")
+        self.port = free_port()
+        self.network = network
+        self.user_agent = user_agent
+        self.protocol_version = protocol_version
+        self.sensor_id = sensor_id
+        t = dict(TIMING, **(timing or {}))
+        self.timing = t
+        self.argv = [SENSOR, "--listen", "127.0.0.1:%d" % self.port,
+                     "--log", self.log, "--sensor-id", sensor_id,
+                     "--network", network, "--user-agent", user_agent,
+                     "--protocol-version", str(protocol_version),
+                     "--version-wait-ms", str(t["version_wait_ms"]),
+                     "--stage-timeout-ms", str(t["stage_timeout_ms"]),
+                     "--ready-timeout-ms", str(t["ready_timeout_ms"]),
+                     "--linger-ms", str(t["linger_ms"]),
+                     "--max-conns-per-ip", str(max_conns_per_ip)] + list(extra)
+        self.stderr = open(os.path.join(self.dir, "stderr.txt"), "wb")
+        self.proc = subprocess.Popen(self.argv, stdin=subprocess.DEVNULL,
+                                     stdout=self.stderr, stderr=self.stderr)
+        deadline = time.monotonic() + 5
+        while not tcp_listening(self.port):
+            if self.proc.poll() is not None:
+                raise RuntimeError("sensor exited %d: %s" % (
+                    self.proc.returncode, self.stderr_text()))
+            if time.monotonic() > deadline:
+                self.proc.kill()
+                raise RuntimeError("sensor does not listen on %d" % self.port)
+            time.sleep(0.02)
+
+    def stderr_text(self):
+        self.stderr.flush()
+        with open(self.stderr.name, "rb") as f:
+            return f.read().decode("utf-8", "replace")[-4000:]
+
+    def records(self):
+        """Every complete NDJSON line written so far, parsed; a line that
+        is not valid JSON fails the test that reads it."""
+        try:
+            with open(self.log, "rb") as f:
+                data = f.read()
+        except FileNotFoundError:
+            return []
+        lines = data.split(b"\n")
+        return [json.loads(line) for line in lines[:-1]]
+
+    def wait_record(self, pred, timeout=6.0):
+        """The first record for which pred(record) holds, polling the log
+        until timeout; None if none came."""
+        deadline = time.monotonic() + timeout
+        while True:
+            for r in self.records():
+                if pred(r):
+                    return r
+            if time.monotonic() > deadline:
+                return None
+            time.sleep(0.03)
+
+    def record_for_port(self, port, timeout=6.0):
+        return self.wait_record(lambda r: r.get("peer_port") == port, timeout)
+
+    def alive(self):
+        return self.proc.poll() is None
+
+    def stop(self, timeout=10.0):
+        """SIGTERM, then the exit code (None if it had to be killed)."""
+        if self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGTERM)
+            try:
+                self.proc.wait(timeout)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait(5)
+                self.stderr.close()
+                return None
+        self.stderr.close()
+        return self.proc.returncode

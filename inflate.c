@@ -33,6 +33,7 @@ enum block_type {
 struct huffman {
 	uint16_t count[MAX_BITS + 1];      /* codes per length; [0] = unused symbols */
 	uint16_t symbol[FIXED_LIT_CODES];  /* symbols in canonical code order */
+	unsigned max_len;                  /* longest code; past it no code matches */
 };
 
 struct inflater {
@@ -77,7 +78,7 @@ static int decode_symbol(struct inflater *s, const struct huffman *h)
 {
 	int code = 0, first = 0, index = 0;
 
-	for (unsigned len = 1; len <= MAX_BITS; len++) {
+	for (unsigned len = 1; len <= h->max_len; len++) {
 		code |= (int)read_bits(s, 1);
 		int count = h->count[len];
 		if (code - first < count)
@@ -101,10 +102,13 @@ static int build_huffman(struct huffman *h, const uint8_t *lengths, unsigned n)
 	memset(h->count, 0, sizeof h->count);
 	for (unsigned i = 0; i < n; i++)
 		h->count[lengths[i]]++;
+	h->max_len = 0;
 	for (unsigned len = 1; len <= MAX_BITS; len++) {
 		left = (left << 1) - h->count[len];
 		if (left < 0)
 			return left;
+		if (h->count[len] != 0)
+			h->max_len = len;
 	}
 	next[1] = 0;
 	for (unsigned len = 1; len < MAX_BITS; len++)

@@ -10,6 +10,8 @@
 
 /* ---- line builder ---- */
 
+static const char hex_digit[] = "0123456789abcdef";
+
 /* Appends n bytes, keeping one byte for the terminating NUL. */
 static void put(struct json_line *j, const void *p, size_t n)
 {
@@ -103,8 +105,7 @@ static size_t utf8_sequence(const uint8_t *p, size_t n, bool *valid)
 
 static void put_escaped_ascii(struct json_line *j, uint8_t c)
 {
-	static const char hex[] = "0123456789abcdef";
-	char u[6] = { '\\', 'u', '0', '0', hex[c >> 4], hex[c & 15] };
+	char u[6] = { '\\', 'u', '0', '0', hex_digit[c >> 4], hex_digit[c & 15] };
 
 	switch (c) {
 	case '"':  put(j, "\\\"", 2); break;
@@ -218,13 +219,12 @@ void json_ms(struct json_line *j, const char *key, int64_t us)
 
 void json_hex(struct json_line *j, const char *key, const uint8_t *p, size_t n)
 {
-	static const char hex[] = "0123456789abcdef";
 	size_t i;
 
 	put_key(j, key);
 	put_char(j, '"');
 	for (i = 0; i < n && !j->overflow; i++) {
-		char pair[2] = { hex[p[i] >> 4], hex[p[i] & 15] };
+		char pair[2] = { hex_digit[p[i] >> 4], hex_digit[p[i] & 15] };
 
 		put(j, pair, 2);
 	}

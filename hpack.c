@@ -23,6 +23,7 @@
 /* First-byte patterns of the representations (RFC 7541 6). */
 #define REPR_INDEXED 0x80        /* 1xxxxxxx, 7-bit index */
 #define REPR_INCREMENTAL 0x40    /* 01xxxxxx, 6-bit name index */
+#define REPR_INCREMENTAL_MASK 0xc0
 #define REPR_SIZE_UPDATE 0x20    /* 001xxxxx, 5-bit size */
 #define REPR_SIZE_UPDATE_MASK 0xe0
 /* 0000xxxx without indexing, 0001xxxx never indexed: both 4-bit name
@@ -340,7 +341,7 @@ static int read_size_update(struct hpack_decoder *d, struct reader *r)
 static int read_literal(struct hpack_decoder *d, struct reader *r,
     struct scratch *s, struct hpack_field *f)
 {
-	bool incremental = (*r->p & 0xc0) == REPR_INCREMENTAL;
+	bool incremental = (*r->p & REPR_INCREMENTAL_MASK) == REPR_INCREMENTAL;
 	uint32_t index;
 	int err = read_int(r, incremental ? 6 : 4, &index);
 	if (err)

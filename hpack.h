@@ -59,6 +59,8 @@ struct hpack_decoder {
 
 typedef int (*hpack_field_cb)(void *ctx, const struct hpack_field *f);
 
+/* settings_max: our SETTINGS_HEADER_TABLE_SIZE, the initial table size and
+ * the bound for size updates; values above HPACK_TABLE_MAX are clamped. */
 void hpack_decoder_init(struct hpack_decoder *d, size_t settings_max);
 
 /* Decode one complete header block.  Calls cb for each field in order.

@@ -13,7 +13,8 @@
 
 #define SENSOR_VERSION "0.1.0"
 
-enum opt_type { OPT_STR, OPT_UINT, OPT_LISTEN };
+/* OPT_FLAG takes no value: it stores `min` in a bool. */
+enum opt_type { OPT_STR, OPT_UINT, OPT_LISTEN, OPT_FLAG };
 
 struct option_def {
 	const char *name;     /* without the leading "--" */
@@ -55,6 +56,24 @@ static const struct option_def options[] = {
 	  "connections open at once; more are closed at accept (default 1024)" },
 	{ "max-conns-per-ip", OPT_UINT, OFF(max_conns_per_ip), 1, 100000,
 	  "connections open at once from one IP (default 8)" },
+	{ "no-probe", OPT_FLAG, OFF(probe_enabled), false, 0,
+	  "do not dial peers back (classification: unknown, probe_disabled)" },
+	{ "probe-verify", OPT_FLAG, OFF(probe_verify), true, 0,
+	  "on an open port, read the node's Version and compare ids (default)" },
+	{ "no-probe-verify", OPT_FLAG, OFF(probe_verify), false, 0,
+	  "an open port is enough to call a peer public" },
+	{ "probe-allow-private", OPT_FLAG, OFF(probe_allow_private), true, 0,
+	  "also dial loopback, private and other non-routable addresses" },
+	{ "probe-advertised-any", OPT_FLAG, OFF(probe_advertised_any), true, 0,
+	  "dial an advertised address even on another IP than the peer's" },
+	{ "probe-timeout-ms", OPT_UINT, OFF(probe_timeout_ms), 10, 60000,
+	  "connect timeout per probe target (default 800)" },
+	{ "probe-budget-ms", OPT_UINT, OFF(probe_budget_ms), 10, 60000,
+	  "limit for a whole probe, all targets (default 2000)" },
+	{ "probe-max", OPT_UINT, OFF(probe_max), 1, 100000,
+	  "probes running at once; more are skipped as rate_limited (default 256)" },
+	{ "probe-cache-ttl-s", OPT_UINT, OFF(probe_cache_ttl_s), 0, 604800,
+	  "reuse a peer IP's verdict this long (default 3600)" },
 };
 
 #define N_OPTIONS (sizeof options / sizeof options[0])
@@ -78,6 +97,12 @@ static void set_defaults(struct config *c)
 	c->linger_ms = 5000;
 	c->max_conns = 1024;
 	c->max_conns_per_ip = 8;
+	c->probe_enabled = true;
+	c->probe_verify = true;
+	c->probe_timeout_ms = 800;
+	c->probe_budget_ms = 2000;
+	c->probe_max = 256;
+	c->probe_cache_ttl_s = 3600;
 }
 
 int parse_host_port(const char *s, struct listen_addr *out)
@@ -151,6 +176,12 @@ static int apply(struct config *c, const struct option_def *o,
 		*(uint64_t *)(void *)field = v;
 		return 0;
 	}
+	case OPT_FLAG:
+		if (strcmp(value, "1") != 0 && strcmp(value, "true") != 0 &&
+		    strcmp(value, "yes") != 0)
+			goto bad;
+		*(bool *)(void *)field = o->min != 0;
+		return 0;
 	case OPT_LISTEN:
 		if (c->n_listen == CONFIG_LISTEN_MAX ||
 		    parse_host_port(value, &c->listen[c->n_listen]) != 0)
@@ -207,9 +238,13 @@ static void usage(FILE *f)
 	for (size_t i = 0; i < N_OPTIONS; i++) {
 		char env[64];
 		env_name(options[i].name, env, sizeof env);
-		fprintf(f, "  --%-20s %s\n  %-22s   env %s\n", options[i].name,
-		    options[i].type == OPT_STR ? "STR" :
-		    options[i].type == OPT_UINT ? "N" : "ADDR:PORT", "", env);
+		static const char *const value_names[] = {
+			[OPT_STR] = "STR", [OPT_UINT] = "N",
+			[OPT_LISTEN] = "ADDR:PORT", [OPT_FLAG] = "",
+		};
+		fprintf(f, "  --%-20s %s\n  %-22s   env %s%s\n", options[i].name,
+		    value_names[options[i].type], "", env,
+		    options[i].type == OPT_FLAG ? "=1" : "");
 		fprintf(f, "  %-22s   %s\n", "", options[i].help);
 	}
 	fprintf(f, "  --help                 this text\n"
@@ -253,7 +288,8 @@ static enum config_result load_argv(struct config *c, int argc, char **argv)
 			    " (see --help)\n", a);
 			return CONFIG_EXIT_USAGE;
 		}
-		const char *value = eq ? eq + 1 : (i + 1 < argc ? argv[++i] : NULL);
+		const char *value = o->type == OPT_FLAG && eq == NULL ? "1" :
+		    eq ? eq + 1 : (i + 1 < argc ? argv[++i] : NULL);
 		if (value == NULL) {
 			fprintf(stderr, "kaspa-sensor: %s needs a value\n", a);
 			return CONFIG_EXIT_USAGE;

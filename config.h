@@ -31,6 +31,15 @@ struct config {
 	uint64_t linger_ms;
 	uint64_t max_conns;
 	uint64_t max_conns_per_ip;
+	/* probe.c */
+	bool probe_enabled;
+	bool probe_verify;
+	bool probe_allow_private;
+	bool probe_advertised_any;
+	uint64_t probe_timeout_ms;
+	uint64_t probe_budget_ms;
+	uint64_t probe_max;
+	uint64_t probe_cache_ttl_s;
 };
 
 enum config_result { CONFIG_RUN, CONFIG_EXIT_OK, CONFIG_EXIT_USAGE };

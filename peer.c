@@ -16,7 +16,9 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "addr.h"
 #include "h2.h"
+#include "probe.h"
 
 #define DRAIN_MS 1000          /* wait for the peer's EOF after our GOAWAY */
 #define FIRST_BYTES 16         /* kept to tell what a non-HTTP/2 client was */
@@ -58,12 +60,16 @@ struct peer {
 	struct timespec accepted_wall;
 	int64_t accepted_us;
 	int64_t handshake_us;      /* accept -> both Ready; -1 until then */
+	int64_t closed_us;
 	int64_t stage_deadline_ms;
 	int64_t version_send_ms;   /* when ours goes out unprompted */
 	const char *outcome;       /* NULL while undecided */
 	bool sent_version, sent_ready, half_closed;
 	bool got_version, got_verack, got_ready;
 	bool peer_first;           /* their Version came before ours */
+	bool probe_started;
+	bool probe_pending;        /* the line waits for the probe's verdict */
+	bool released;             /* socket closed, waiting for the probe */
 	bool compressed;           /* the peer sent a gzip message */
 	uint32_t our_version;
 	uint64_t bytes_in, bytes_out;
@@ -72,6 +78,7 @@ struct peer {
 	char http_user_agent[128];
 	char reject_reason[KASPA_REASON_MAX + 1];
 	struct kaspa_version version;
+	struct probe_report probe;
 	struct h2_conn h2;         /* last: its large buffers stay untouched
 	                            * until used */
 };
@@ -194,6 +201,33 @@ static int advance(struct peer *p)
 	return 0;
 }
 
+static void probe_done(void *ctx, const struct probe_report *r)
+{
+	struct peer *p = ctx;
+
+	p->probe = *r;
+	p->probe_pending = false;
+	if (p->released)
+		peer_close(p);
+}
+
+/* Dial the peer back now, while it is still connected to us. */
+static void start_probe(struct peer *p)
+{
+	struct probe_request req = { .ip = p->ip, .port = p->port };
+	const struct kaspa_version *v = &p->version;
+
+	memcpy(req.id, v->id, KASPA_ID_LEN);
+	req.protocol_version = v->protocol_version;
+	req.has_advertised = v->has_address && addr_from_bytes(&req.advertised,
+	    v->address.ip, v->address.ip_len) == 0 && v->address.port <= 65535;
+	req.advertised_port = (uint16_t)v->address.port;
+	p->probe_started = true;
+	p->probe_pending = true;
+	if (!probe_start(p->s->prober, &req, probe_done, p, &p->probe))
+		p->probe_pending = false;
+}
+
 static bool valid_version(const struct kaspa_version *v)
 {
 	return v->id_len == KASPA_ID_LEN &&
@@ -221,6 +255,7 @@ static int on_version(struct peer *p, const struct kaspa_version *v)
 		peer_finish(p, "wrong_network");
 		return -1;
 	}
+	start_probe(p);
 	if (!p->sent_version && send_our_version(p) != 0)
 		return -1;
 	if (send_empty(p, KASPA_VERACK, 0) != 0)
@@ -428,23 +463,11 @@ static void peer_finish(struct peer *p, const char *outcome)
 	set_state(p, PEER_DRAIN, DRAIN_MS);
 }
 
-static void format_ip(char *out, size_t cap, const uint8_t *ip, size_t len)
-{
-	static const uint8_t v4mapped[12] = { 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
-	    0xff, 0xff };
-	if (len == 16 && memcmp(ip, v4mapped, 12) == 0) {
-		ip += 12;
-		len = 4;
-	}
-	if (inet_ntop(len == 4 ? AF_INET : AF_INET6, ip, out,
-	    (socklen_t)cap) == NULL)
-		snprintf(out, cap, "?");
-}
-
 static void log_version(struct json_line *j, const struct peer *p)
 {
 	const struct kaspa_version *v = &p->version;
-	char addr[INET6_ADDRSTRLEN + 10], ip[INET6_ADDRSTRLEN];
+	char addr[ADDR_TEXT_MAX];
+	struct ip_key k;
 
 	if (!p->got_version) {
 		static const char *const keys[] = { "protocol_version",
@@ -458,11 +481,9 @@ static void log_version(struct json_line *j, const struct peer *p)
 	json_str(j, "user_agent", v->user_agent);
 	json_str(j, "network", v->network);
 	json_hex(j, "peer_id", v->id, v->id_len);
-	if (v->has_address && (v->address.ip_len == 4 ||
-	    v->address.ip_len == 16)) {
-		format_ip(ip, sizeof ip, v->address.ip, v->address.ip_len);
-		snprintf(addr, sizeof addr, strchr(ip, ':') ? "[%s]:%u" : "%s:%u",
-		    ip, (unsigned)v->address.port);
+	if (v->has_address &&
+	    addr_from_bytes(&k, v->address.ip, v->address.ip_len) == 0) {
+		addr_text(&k, (uint16_t)v->address.port, addr, sizeof addr);
 		json_str(j, "advertised_address", addr);
 	} else {
 		json_null(j, "advertised_address");
@@ -470,6 +491,53 @@ static void log_version(struct json_line *j, const struct peer *p)
 	json_u64(j, "services", v->services);
 	json_bool(j, "disable_relay_tx", v->disable_relay_tx);
 	json_i64(j, "peer_timestamp_ms", v->timestamp_ms);
+}
+
+/* [{"target":..,"kind":..,"connect":..,"rtt_ms":..,"verify":..}, ...]:
+ * every string in it is ours, so nothing needs escaping. */
+static void probe_attempts_json(const struct probe_report *r, char *out,
+    size_t cap)
+{
+	size_t n = (size_t)snprintf(out, cap, "[");
+
+	for (unsigned i = 0; i < r->n_tried && n < cap; i++) {
+		const struct probe_attempt *a = &r->tried[i];
+		char rtt[32] = "null", verify[24] = "null";
+		if (a->rtt_us >= 0)
+			snprintf(rtt, sizeof rtt, "%lld.%03lld",
+			    (long long)(a->rtt_us / 1000),
+			    (long long)(a->rtt_us % 1000));
+		if (a->verify != NULL)
+			snprintf(verify, sizeof verify, "\"%s\"", a->verify);
+		n += (size_t)snprintf(out + n, cap - n, "%s{\"target\":\"%s\","
+		    "\"kind\":\"%s\",\"connect\":\"%s\",\"rtt_ms\":%s,"
+		    "\"verify\":%s}", i ? "," : "", a->target, a->kind,
+		    a->connect, rtt, verify);
+	}
+	if (n < cap)
+		snprintf(out + n, cap - n, "]");
+}
+
+static void log_probe(struct json_line *j, const struct peer *p)
+{
+	const struct probe_report *r = &p->probe;
+	char attempts[1024];
+
+	if (!p->probe_started) {
+		json_null(j, "classification");
+		json_null(j, "classification_reason");
+		return;
+	}
+	json_str(j, "classification", r->classification);
+	json_str(j, "classification_reason", r->reason);
+	if (r->cached_reason != NULL)
+		json_str(j, "cached_reason", r->cached_reason);
+	json_str(j, "probe_target", r->target[0] ? r->target : NULL);
+	if (r->n_tried > 0) {
+		probe_attempts_json(r, attempts, sizeof attempts);
+		json_raw(j, "probe_attempts", attempts);
+		json_ms(j, "probe_ms", r->duration_us);
+	}
 }
 
 static void peer_log(struct peer *p)
@@ -503,11 +571,12 @@ static void peer_log(struct peer *p)
 		json_ms(&j, "handshake_ms", p->handshake_us);
 	else
 		json_null(&j, "handshake_ms");
-	json_ms(&j, "duration_ms", now_us() - p->accepted_us);
+	json_ms(&j, "duration_ms", p->closed_us - p->accepted_us);
 	json_str(&j, "stage_reached", stage_names[p->stage]);
 	json_str(&j, "outcome", p->outcome ? p->outcome : "closed");
 	json_str(&j, "reject_reason", p->reject_reason[0] ?
 	    p->reject_reason : NULL);
+	log_probe(&j, p);
 	if (p->stage == STAGE_TCP && p->first_len > 0)
 		json_hex(&j, "first_bytes", p->first_bytes, p->first_len);
 	json_u64(&j, "bytes_in", p->bytes_in);
@@ -522,23 +591,30 @@ static void peer_log(struct peer *p)
 		    s->log.path, strerror(errno));
 }
 
-/* The one cleanup path. */
+/* The one cleanup path: the socket goes now, the line and the memory
+ * once the probe (if any) has its verdict (probe_done calls back here). */
 static void peer_close(struct peer *p)
 {
 	struct sensor *s = p->s;
 
+	if (!p->released) {
+		p->released = true;
+		p->closed_us = now_us();
+		if (p->counted_ip)
+			ipmap_dec(&s->per_ip, &p->ip);
+		loop_del(&s->loop, p->slot);
+		close(p->fd);
+		if (p->prev)
+			p->prev->next = p->next;
+		else
+			s->peers = p->next;
+		if (p->next)
+			p->next->prev = p->prev;
+		s->n_peers--;
+	}
+	if (p->probe_pending)
+		return;
 	peer_log(p);
-	if (p->counted_ip)
-		ipmap_dec(&s->per_ip, &p->ip);
-	loop_del(&s->loop, p->slot);
-	close(p->fd);
-	if (p->prev)
-		p->prev->next = p->next;
-	else
-		s->peers = p->next;
-	if (p->next)
-		p->next->prev = p->prev;
-	s->n_peers--;
 	free(p);
 }
 
@@ -553,22 +629,6 @@ void peer_close_all(struct sensor *s)
 }
 
 /* ---- start ---- */
-
-static void set_address(struct peer *p, const struct sockaddr_storage *sa)
-{
-	memset(&p->ip, 0, sizeof p->ip);
-	if (sa->ss_family == AF_INET) {
-		const struct sockaddr_in *v4 = (const struct sockaddr_in *)sa;
-		p->ip.b[10] = p->ip.b[11] = 0xff;
-		memcpy(p->ip.b + 12, &v4->sin_addr, 4);
-		p->port = ntohs(v4->sin_port);
-	} else {
-		const struct sockaddr_in6 *v6 = (const struct sockaddr_in6 *)sa;
-		memcpy(p->ip.b, &v6->sin6_addr, 16);
-		p->port = ntohs(v6->sin6_port);
-	}
-	format_ip(p->ip_text, sizeof p->ip_text, p->ip.b, 16);
-}
 
 static uint16_t local_port(int fd)
 {
@@ -603,7 +663,8 @@ int peer_accept(struct sensor *s, int fd, const struct sockaddr_storage *sa,
 		return -1;
 	}
 	peer_init(p, s, fd);
-	set_address(p, sa);
+	p->port = addr_from_sockaddr(&p->ip, sa);
+	addr_ip_text(&p->ip, p->ip_text, sizeof p->ip_text);
 	p->slot = loop_add(&s->loop, fd, POLLIN, peer_event, p);
 	if (p->slot < 0) {
 		free(p);

@@ -17,6 +17,7 @@
 
 #include "config.h"
 #include "peer.h"
+#include "probe.h"
 #include "sensor.h"
 
 #define ACCEPT_BURST 64     /* accepts per wake-up, so peers get a turn */
@@ -66,6 +67,8 @@ static void on_signal_pipe(struct loop *l, int slot, short revents, void *ud)
 		    " %u connections open\n", sigs[i], s->n_peers);
 		stop_listening(s);
 		peer_close_all(s);
+		prober_free(s->prober);   /* lines still waiting get written */
+		s->prober = NULL;
 		loop_stop(l);
 		return;
 	}
@@ -154,6 +157,24 @@ static int start_signals(struct sensor *s)
 	return 0;
 }
 
+static struct prober *start_prober(const struct config *c, struct loop *l)
+{
+	struct probe_config pc = {
+		.enabled = c->probe_enabled,
+		.verify = c->probe_verify,
+		.allow_private = c->probe_allow_private,
+		.advertised_any_ip = c->probe_advertised_any,
+		.connect_timeout_ms = c->probe_timeout_ms,
+		.budget_ms = c->probe_budget_ms,
+		.max_concurrent = c->probe_max,
+		.cache_ttl_ms = c->probe_cache_ttl_s * 1000,
+		.default_port = network_default_port(c->network),
+		.network = c->network,
+		.user_agent = c->user_agent,
+	};
+	return prober_new(&pc, l);
+}
+
 static int make_node_id(struct sensor *s)
 {
 	if (getrandom(s->node_id, sizeof s->node_id, 0) !=
@@ -181,8 +202,10 @@ int main(int argc, char **argv)
 	s.cfg = &cfg;
 	if (make_node_id(&s) != 0)
 		fail = "getrandom";
-	else if (loop_init(&s.loop, (int)cfg.max_conns + EXTRA_SLOTS) != 0 ||
-	    ipmap_init(&s.per_ip, (uint32_t)cfg.max_conns) != 0)
+	else if (loop_init(&s.loop, (int)(cfg.max_conns + cfg.probe_max) +
+	    EXTRA_SLOTS) != 0 ||
+	    ipmap_init(&s.per_ip, (uint32_t)cfg.max_conns) != 0 ||
+	    (s.prober = start_prober(&cfg, &s.loop)) == NULL)
 		fail = "out of memory";
 	else if (ndjson_open(&s.log, cfg.log_path, cfg.log_max_bytes,
 	    (unsigned)cfg.log_keep) != 0)

@@ -12,6 +12,7 @@
 #include "ndjson.h"
 
 struct peer;
+struct prober;
 
 struct sensor {
 	const struct config *cfg;
@@ -23,6 +24,7 @@ struct sensor {
 	uint64_t next_event;           /* event_id sequence */
 	unsigned n_peers;              /* open inbound connections */
 	struct peer *peers;            /* list of them */
+	struct prober *prober;
 	int n_listeners;
 	int listener_slot[CONFIG_LISTEN_MAX];
 	int listener_fd[CONFIG_LISTEN_MAX];

@@ -1,0 +1,37 @@
+/* addr.h - IP addresses as 16-byte keys (IPv4 mapped into IPv6), their
+ * text form, and which of them may be dialed. */
+#ifndef ADDR_H
+#define ADDR_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/socket.h>
+
+#include "ipmap.h"
+
+#define ADDR_TEXT_MAX 56   /* "[ffff:...:ffff]:65535" and a NUL */
+
+/* From a socket address; returns the port. */
+uint16_t addr_from_sockaddr(struct ip_key *k, const struct sockaddr_storage *sa);
+/* From a protobuf NetAddress ip (4 or 16 bytes); -1 for other lengths. */
+int addr_from_bytes(struct ip_key *k, const uint8_t *ip, size_t len);
+/* To a socket address for connect(). */
+socklen_t addr_to_sockaddr(const struct ip_key *k, uint16_t port,
+    struct sockaddr_storage *sa);
+
+bool addr_is_v4(const struct ip_key *k);
+/* "1.2.3.4" or "2001:db8::1". */
+void addr_ip_text(const struct ip_key *k, char *out, size_t cap);
+/* "1.2.3.4:16111" or "[2001:db8::1]:16111". */
+void addr_text(const struct ip_key *k, uint16_t port, char *out, size_t cap);
+
+/* Globally routable unicast: not loopback, private, CGNAT, link-local,
+ * multicast, documentation, benchmarking, reserved or unspecified. */
+bool addr_is_routable(const struct ip_key *k);
+
+/* Default P2P port of a network name ("kaspa-mainnet" -> 16111), 0 if
+ * the name is not a Kaspa network. */
+uint16_t network_default_port(const char *network);
+
+#endif

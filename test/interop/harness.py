@@ -1,7 +1,9 @@
 """Runs ./kaspa-sensor on a loopback port and reads its NDJSON log."""
 
+import atexit
 import json
 import os
+import shutil
 import signal
 import socket
 import subprocess
@@ -14,6 +16,19 @@ SENSOR = os.environ.get("KASPA_SENSOR", os.path.join(REPO, "kaspa-sensor"))
 # Short timeouts so every failure path resolves within a few seconds.
 TIMING = {"version_wait_ms": 200, "stage_timeout_ms": 1500,
           "ready_timeout_ms": 2000, "linger_ms": 300}
+
+
+def _supports(flag):
+    try:
+        p = subprocess.run([SENSOR, "--help"], capture_output=True, timeout=5)
+    except (OSError, subprocess.TimeoutExpired):
+        return False
+    return flag.encode() in p.stdout + p.stderr
+
+
+# The sensor must never dial anything from the tests (peers advertise
+# 1.2.3.4 and 2001:db8::1): switch its dial-back probe off when it has one.
+NO_PROBE = ["--no-probe"] if _supports("--no-probe") else []
 
 
 def free_port():
@@ -57,8 +72,10 @@ def client_ports(server_port):
 class Sensor:
     def __init__(self, *extra, sensor_id="itest", protocol_version=7,
                  network="kaspa-mainnet", user_agent="/kaspa-sensor:itest/",
-                 timing=None, max_conns_per_ip=64):
+                 timing=None, max_conns_per_ip=64, env=None):
         self.dir = tempfile.mkdtemp(prefix="sensor_itest_")
+        if not os.environ.get("INTEROP_KEEP"):   # keep logs for debugging
+            atexit.register(shutil.rmtree, self.dir, True)
         self.log = os.path.join(self.dir, "s.ndjson")
         self.port = free_port()
         self.network = network
@@ -67,18 +84,28 @@ class Sensor:
         self.sensor_id = sensor_id
         t = dict(TIMING, **(timing or {}))
         self.timing = t
+        # A None value leaves the option out (to test the env variable).
+        named = (("--sensor-id", sensor_id), ("--network", network),
+                 ("--user-agent", user_agent),
+                 ("--protocol-version", protocol_version))
         self.argv = [SENSOR, "--listen", "127.0.0.1:%d" % self.port,
-                     "--log", self.log, "--sensor-id", sensor_id,
-                     "--network", network, "--user-agent", user_agent,
-                     "--protocol-version", str(protocol_version),
-                     "--version-wait-ms", str(t["version_wait_ms"]),
-                     "--stage-timeout-ms", str(t["stage_timeout_ms"]),
-                     "--ready-timeout-ms", str(t["ready_timeout_ms"]),
-                     "--linger-ms", str(t["linger_ms"]),
-                     "--max-conns-per-ip", str(max_conns_per_ip)] + list(extra)
+                     "--log", self.log]
+        for flag, value in named:
+            if value is not None:
+                self.argv += [flag, str(value)]
+        self.argv += ["--version-wait-ms", str(t["version_wait_ms"]),
+                      "--stage-timeout-ms", str(t["stage_timeout_ms"]),
+                      "--ready-timeout-ms", str(t["ready_timeout_ms"]),
+                      "--linger-ms", str(t["linger_ms"]),
+                      "--max-conns-per-ip", str(max_conns_per_ip)]
+        self.argv += NO_PROBE + list(extra)
         self.stderr = open(os.path.join(self.dir, "stderr.txt"), "wb")
+        full_env = {k: v for k, v in os.environ.items()
+                    if not k.startswith("SENSOR_")}
+        full_env.update(env or {})
         self.proc = subprocess.Popen(self.argv, stdin=subprocess.DEVNULL,
-                                     stdout=self.stderr, stderr=self.stderr)
+                                     stdout=self.stderr, stderr=self.stderr,
+                                     env=full_env)
         deadline = time.monotonic() + 5
         while not tcp_listening(self.port):
             if self.proc.poll() is not None:
@@ -90,15 +117,16 @@ class Sensor:
             time.sleep(0.02)
 
     def stderr_text(self):
-        self.stderr.flush()
+        if not self.stderr.closed:
+            self.stderr.flush()
         with open(self.stderr.name, "rb") as f:
             return f.read().decode("utf-8", "replace")[-4000:]
 
-    def records(self):
+    def records(self, path=None):
         """Every complete NDJSON line written so far, parsed; a line that
         is not valid JSON fails the test that reads it."""
         try:
-            with open(self.log, "rb") as f:
+            with open(path or self.log, "rb") as f:
                 data = f.read()
         except FileNotFoundError:
             return []

@@ -78,6 +78,33 @@ def tls_client_hello():
     return b"\x16\x03\x01" + struct.pack(">H", len(hs)) + hs
 
 
+HTTP1_GET = b"GET / HTTP/1.1\r\nHost: 127.0.0.1\r\nUser-Agent: curl/8.0\r\n\r\n"
+
+
+def garbage():
+    return b"\x00\xff" + os.urandom(4094)
+
+
+def call_opening(port, hpack_prefix=b""):
+    """Preface, empty SETTINGS and the request HEADERS of the call."""
+    block = hpack_prefix + request_headers_block(port)
+    return (PREFACE + h2_frame(FRAME_SETTINGS, 0, 0, b"")
+            + h2_frame(FRAME_HEADERS, END_HEADERS, 1, block))
+
+
+def oversized_frame(port):
+    """The call, then a DATA frame header claiming 16 MB - 1 (we never
+    negotiated more than 16384) and its first 16 KB."""
+    huge = struct.pack(">I", 0xFFFFFF)[1:] + bytes([FRAME_DATA, 0]) \
+        + struct.pack(">I", 1)
+    return call_opening(port) + huge + bytes(16384)
+
+
+def hpack_table_size_bomb(port):
+    """Dynamic table size update to 2^30, far above the 4096 allowed."""
+    return call_opening(port, hpack_int(5, 0x20, 1 << 30))
+
+
 _bombs = {}
 
 
@@ -165,16 +192,14 @@ class Hostile(InteropCase):
 
     # -- not HTTP/2 at all --------------------------------------------------
     def test_random_garbage(self):
-        rec, _, _ = self.hostile_bytes(b"\x00\xff" + os.urandom(4094), FAST)
+        rec, _, _ = self.hostile_bytes(garbage(), FAST)
         self.assertEqual(rec["outcome"], "not_http2")
         self.assertEqual(rec["stage_reached"], "tcp")
         self.assertIn("first_bytes", rec)
         self.assertIsNone(rec["protocol_version"])
 
     def test_http1_get(self):
-        rec, _, _ = self.hostile_bytes(
-            b"GET / HTTP/1.1\r\nHost: 127.0.0.1\r\nUser-Agent: curl/8.0\r\n\r\n",
-            FAST)
+        rec, _, _ = self.hostile_bytes(HTTP1_GET, FAST)
         self.assertEqual(rec["outcome"], "http1")
         self.assertEqual(rec["stage_reached"], "tcp")
         self.assertIn("first_bytes", rec)
@@ -200,33 +225,22 @@ class Hostile(InteropCase):
         self.assertEqual(rec["bytes_in"], 0)
 
     def test_silent_after_call_opened(self):
-        block = request_headers_block(self.sensor.port)
         rec, secs, _ = self.hostile_bytes(
-            PREFACE + h2_frame(FRAME_SETTINGS, 0, 0, b"")
-            + h2_frame(FRAME_HEADERS, END_HEADERS, 1, block),
-            self.stage_timeout + 2 + self.sensor.timing["version_wait_ms"] / 1000)
+            call_opening(self.sensor.port), self.stage_timeout + 2 + self.sensor.timing["version_wait_ms"] / 1000)
         self.assertEqual(rec["outcome"], "timeout")
         self.assertIn(rec["stage_reached"], ("call", "version"))
 
     # -- HTTP/2 level ------------------------------------------------------------
     def test_oversized_frame(self):
-        block = request_headers_block(self.sensor.port)
-        head = (PREFACE + h2_frame(FRAME_SETTINGS, 0, 0, b"")
-                + h2_frame(FRAME_HEADERS, END_HEADERS, 1, block))
-        huge = struct.pack(">I", 0xFFFFFF)[1:] + bytes([FRAME_DATA, 0]) \
-            + struct.pack(">I", 1)
-        rec, _, got = self.hostile_bytes(head + huge + bytes(16384), FAST)
+        rec, _, got = self.hostile_bytes(oversized_frame(self.sensor.port),
+                                         FAST)
         self.assertEqual(rec["outcome"], "frame_size_error")
         self.assertEqual(goaway_code(got), FRAME_SIZE_ERROR,
                          "GOAWAY(FRAME_SIZE_ERROR) before the close")
 
     def test_hpack_table_size_bomb(self):
-        # Dynamic table size update to 2^30, far above the 4096 allowed.
-        block = hpack_int(5, 0x20, 1 << 30) + request_headers_block(
-            self.sensor.port)
         rec, _, got = self.hostile_bytes(
-            PREFACE + h2_frame(FRAME_SETTINGS, 0, 0, b"")
-            + h2_frame(FRAME_HEADERS, END_HEADERS, 1, block), FAST)
+            hpack_table_size_bomb(self.sensor.port), FAST)
         self.assertEqual(rec["outcome"], "compression_error")
         self.assertEqual(goaway_code(got), COMPRESSION_ERROR)
 

@@ -19,7 +19,10 @@ class GrpcTransport:
     def __init__(self, host, port, gzip=True, timeout=30.0):
         self.channel = grpc.insecure_channel(
             "%s:%d" % (host, port),
-            options=[("grpc.enable_http_proxy", 0),
+            # One TCP connection per peer, as nodes do: no subchannel
+            # shared between channels to the same target.
+            options=[("grpc.use_local_subchannel_pool", 1),
+                     ("grpc.enable_http_proxy", 0),
                      ("grpc.enable_retries", 0),
                      ("grpc.primary_user_agent", "kaspa-itest")])
         self.out = queue.Queue()

@@ -612,7 +612,10 @@ static int strip_padding(struct h2_conn *c, const struct frame *f,
 	return 0;
 }
 
-/* Give back the receive window once half of it is used. */
+/* Give back the receive window once half of it is used.  Called at the end
+ * of h2_recv(): the peer cannot have seen a WINDOW_UPDATE we queue while
+ * reading its bytes, so everything in one h2_recv() counts against the
+ * window granted before, and a peer that overruns it is caught. */
 static int return_windows(struct h2_conn *c)
 {
 	uint8_t p[4];
@@ -637,16 +640,15 @@ static int recv_data(struct h2_conn *c, const struct frame *f)
 	const uint8_t *p;
 	size_t n;
 
-	if (f->id == 0 || strip_padding(c, f, &p, &n) < 0)
+	if (f->id == 0)
 		return protocol_error(c);
+	if (strip_padding(c, f, &p, &n) < 0)
+		return -1;
 	if (c->recv_unacked_conn + f->len > RECV_WINDOW)
 		return conn_error(c, H2_FAIL_FLOW_CONTROL, E_FLOW_CONTROL);
 	c->recv_unacked_conn += (uint32_t)f->len;
-	if (!stream_is_ours(c, f->id)) {
-		if (stream_is_idle(c, f->id))
-			return protocol_error(c);
-		return return_windows(c);   /* a refused stream: dropped */
-	}
+	if (!stream_is_ours(c, f->id))   /* a refused stream: dropped */
+		return stream_is_idle(c, f->id) ? protocol_error(c) : 0;
 	if (!remote_open(c))
 		return conn_error(c, H2_FAIL_PROTOCOL, E_STREAM_CLOSED);
 	if (!c->peer_headers_seen)
@@ -656,9 +658,7 @@ static int recv_data(struct h2_conn *c, const struct frame *f)
 	c->recv_unacked_stream += (uint32_t)f->len;
 	if (feed_messages(c, p, n) < 0)
 		return -1;
-	if ((f->flags & FL_END_STREAM) && end_remote(c) < 0)
-		return -1;
-	return return_windows(c);
+	return (f->flags & FL_END_STREAM) ? end_remote(c) : 0;
 }
 
 /* Collects the decoded fields of one header block. */
@@ -825,8 +825,10 @@ static int recv_headers(struct h2_conn *c, const struct frame *f)
 	const uint8_t *p;
 	size_t n;
 
-	if (f->id == 0 || strip_padding(c, f, &p, &n) < 0)
+	if (f->id == 0)
 		return protocol_error(c);
+	if (strip_padding(c, f, &p, &n) < 0)
+		return -1;
 	if (f->flags & FL_PRIORITY) {
 		/* Exclusive bit + dependency, weight; a stream may not depend
 		 * on itself. */
@@ -1065,6 +1067,8 @@ int h2_recv(struct h2_conn *c, const uint8_t *buf, size_t len)
 		buf += n;
 		len -= n;
 	}
+	if (c->fail == H2_FAIL_NONE)
+		(void)return_windows(c);
 	return c->fail == H2_FAIL_NONE ? 0 : -1;
 }
 

@@ -51,11 +51,11 @@ class Outcome:
         self.eof = None
 
 
-def run_h2_peer(sensor, opts, bind="127.0.0.1", http_user_agent=None):
+def run_h2_peer(sensor, opts, bind="127.0.0.1", **transport_kw):
+    """Full handshake with Peer A; transport_kw go to H2Transport."""
     out = Outcome()
-    kw = {"http_user_agent": http_user_agent} if http_user_agent else {}
-    t = H2Transport("127.0.0.1", sensor.port, gzip=opts.gzip, bind=bind,
-                    timeout=opts.timeout, **kw)
+    t = H2Transport(sensor.host, sensor.port, gzip=opts.gzip, bind=bind,
+                    timeout=opts.timeout, **transport_kw)
     out.transport, out.port = t, t.local_port
     hs = Handshake(t, opts)
     try:

@@ -72,11 +72,13 @@ def client_ports(server_port):
 class Sensor:
     def __init__(self, *extra, sensor_id="itest", protocol_version=7,
                  network="kaspa-mainnet", user_agent="/kaspa-sensor:itest/",
-                 timing=None, max_conns_per_ip=64, env=None):
+                 timing=None, max_conns_per_ip=64, env=None,
+                 host="127.0.0.1"):
         self.dir = tempfile.mkdtemp(prefix="sensor_itest_")
         if not os.environ.get("INTEROP_KEEP"):   # keep logs for debugging
             atexit.register(shutil.rmtree, self.dir, True)
         self.log = os.path.join(self.dir, "s.ndjson")
+        self.host = host
         self.port = free_port()
         self.network = network
         self.user_agent = user_agent
@@ -88,7 +90,8 @@ class Sensor:
         named = (("--sensor-id", sensor_id), ("--network", network),
                  ("--user-agent", user_agent),
                  ("--protocol-version", protocol_version))
-        self.argv = [SENSOR, "--listen", "127.0.0.1:%d" % self.port,
+        listen = ("[%s]:%d" if ":" in host else "%s:%d") % (host, self.port)
+        self.argv = [SENSOR, "--listen", listen,
                      "--log", self.log]
         for flag, value in named:
             if value is not None:

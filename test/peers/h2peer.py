@@ -20,10 +20,28 @@ from .handshake import Closed, PeerError
 TONIC_UA = "tonic/0.12.3"
 
 
+def _frame(ftype, flags, stream, payload):
+    return (len(payload).to_bytes(3, "big") + bytes([ftype, flags])
+            + stream.to_bytes(4, "big") + payload)
+
+
 class H2Transport:
     def __init__(self, host, port, gzip=True, bind=None, timeout=5.0,
-                 http_user_agent=TONIC_UA, authority=None):
+                 http_user_agent=TONIC_UA, authority=None,
+                 split_headers=False, data_chunk=None, trickle=False):
+        """split_headers: send the header block as HEADERS + 2
+        CONTINUATION frames; data_chunk: re-cut DATA frames to this many
+        bytes; trickle: one byte per TCP segment."""
         self.gzip = gzip
+        self.split_headers = split_headers
+        self.data_chunk = data_chunk
+        self.trickle = trickle
+        self.wire = b""
+        self.preface_left = 24
+        if ":" in host:
+            host_port = "[%s]:%d" % (host, port)
+        else:
+            host_port = "%s:%d" % (host, port)
         self.sock = socket.create_connection(
             (host, port), timeout=timeout,
             source_address=(bind, 0) if bind else None)
@@ -49,7 +67,7 @@ class H2Transport:
         headers = [
             (":method", "POST"), (":scheme", "http"),
             (":path", kp.METHOD),
-            (":authority", authority or "%s:%d" % (host, port)),
+            (":authority", authority or host_port),
             ("content-type", "application/grpc"), ("te", "trailers"),
             ("user-agent", http_user_agent),
             ("grpc-accept-encoding", "gzip"),
@@ -62,9 +80,51 @@ class H2Transport:
         self.pending_out = self.conn.data_to_send()
 
     def _write(self, data):
-        if data:
+        if self.split_headers or self.data_chunk:
+            data = self._recut(data)
+        if not data:
+            return
+        if self.trickle:
+            self.sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+            for i in range(len(data)):
+                self.sock.sendall(data[i:i + 1])
+                time.sleep(0.001)
+        else:
             self.sock.sendall(data)
-            self.bytes_sent += len(data)
+        self.bytes_sent += len(data)
+
+    def _recut(self, data):
+        """Same HTTP/2 content, other framing: python-h2 keeps its state,
+        the wire carries CONTINUATION frames or tiny DATA frames."""
+        self.wire += data
+        out = b""
+        if self.preface_left:
+            k = min(self.preface_left, len(self.wire))
+            out, self.wire = self.wire[:k], self.wire[k:]
+            self.preface_left -= k
+        while len(self.wire) >= 9:
+            n = int.from_bytes(self.wire[:3], "big")
+            if len(self.wire) < 9 + n:
+                break
+            ftype, flags = self.wire[3], self.wire[4]
+            sid = int.from_bytes(self.wire[5:9], "big")
+            payload = self.wire[9:9 + n]
+            raw, self.wire = self.wire[:9 + n], self.wire[9 + n:]
+            if ftype == 1 and self.split_headers and flags == 0x4 and n >= 3:
+                third = n // 3
+                parts = (payload[:third], payload[third:2 * third],
+                         payload[2 * third:])
+                out += _frame(1, 0, sid, parts[0])
+                out += _frame(9, 0, sid, parts[1])
+                out += _frame(9, 0x4, sid, parts[2])
+            elif ftype == 0 and self.data_chunk and not flags & 0x8 and n:
+                for i in range(0, n, self.data_chunk):
+                    last = i + self.data_chunk >= n
+                    out += _frame(0, flags if last else 0, sid,
+                                  payload[i:i + self.data_chunk])
+            else:
+                out += raw
+        return out
 
     def flush(self):
         self._write(self.pending_out + self.conn.data_to_send())
@@ -87,6 +147,11 @@ class H2Transport:
 
     def send(self, msg):
         self.send_raw_message(kp.frame(msg.SerializeToString(), self.gzip))
+
+    def send_many(self, msgs):
+        """Several messages in one DATA frame (and one TCP write)."""
+        self.send_raw_message(b"".join(
+            kp.frame(m.SerializeToString(), self.gzip) for m in msgs))
 
     def _pump(self, deadline):
         """Read once from the socket and process the events."""

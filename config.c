@@ -73,7 +73,7 @@ static const struct option_def options[] = {
 	{ "probe-max", OPT_UINT, OFF(probe_max), 1, 100000,
 	  "probes running at once; more are skipped as rate_limited (default 256)" },
 	{ "probe-cache-ttl-s", OPT_UINT, OFF(probe_cache_ttl_s), 0, 604800,
-	  "reuse a peer IP's verdict this long (default 3600)" },
+	  "reuse a node's verdict (per IP and id) this long (default 3600)" },
 };
 
 #define N_OPTIONS (sizeof options / sizeof options[0])
@@ -242,13 +242,11 @@ static void usage(FILE *f)
 			[OPT_STR] = "STR", [OPT_UINT] = "N",
 			[OPT_LISTEN] = "ADDR:PORT", [OPT_FLAG] = "",
 		};
-		fprintf(f, "  --%-20s %s\n  %-22s   env %s%s\n", options[i].name,
-		    value_names[options[i].type], "", env,
-		    options[i].type == OPT_FLAG ? "=1" : "");
-		fprintf(f, "  %-22s   %s\n", "", options[i].help);
+		fprintf(f, "  --%s %s  (env %s%s)\n      %s\n", options[i].name,
+		    value_names[options[i].type], env,
+		    options[i].type == OPT_FLAG ? "=1" : "", options[i].help);
 	}
-	fprintf(f, "  --help                 this text\n"
-	    "  --version              print the version\n");
+	fprintf(f, "  --help\n      this text\n  --version\n      print the version\n");
 }
 
 static const struct option_def *find_option(const char *name, size_t len)

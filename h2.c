@@ -63,6 +63,9 @@ enum settings_id {
 #define FRAME_HEADER_LEN 9
 #define GRPC_PREFIX_LEN 5
 #define WINDOW_MAX 0x7fffffffu
+/* RFC 9113 initial values, in force until the peer's SETTINGS say else. */
+#define DEFAULT_WINDOW 65535
+#define DEFAULT_HEADER_TABLE 4096
 #define FRAME_SIZE_MIN 16384u      /* RFC bounds of SETTINGS_MAX_FRAME_SIZE */
 #define FRAME_SIZE_LIMIT 16777215u
 /* Our receive window, connection and stream: the RFC default, so the peer
@@ -248,10 +251,10 @@ void h2_init(struct h2_conn *c, enum h2_role role,
 	c->end_pending = false;
 	c->end_status = 0;
 	c->peer_max_frame = FRAME_SIZE_MIN;
-	c->peer_initial_window = 65535;
-	c->peer_header_table = 4096;
-	c->send_window_conn = 65535;
-	c->send_window_stream = 65535;
+	c->peer_initial_window = DEFAULT_WINDOW;
+	c->peer_header_table = DEFAULT_HEADER_TABLE;
+	c->send_window_conn = DEFAULT_WINDOW;
+	c->send_window_stream = DEFAULT_WINDOW;
 	c->recv_unacked_conn = 0;
 	c->recv_unacked_stream = 0;
 	c->rx_len = 0;

@@ -305,6 +305,39 @@ class Hostile(InteropCase):
             t.close()
         return t, kinds
 
+    def stalled_handshake(self, send_verack):
+        """Version (and Verack), then nothing: the sensor must give up
+        after its stage (or Ready) timeout."""
+        def stall(t, kinds):
+            while "verack" not in kinds:
+                kinds.append(kp.kind(t.recv(FAST)))
+            if send_verack:
+                t.send(kp.simple("verack"))
+        t0 = time.monotonic()
+        t, kinds = self.kaspa_close(kp.make_version(), stall)
+        return t, kinds, time.monotonic() - t0
+
+    def test_no_verack(self):
+        t, _, secs = self.stalled_handshake(False)
+        rec = self.record(t.local_port)
+        self.assertEqual((rec["outcome"], rec["stage_reached"]),
+                         ("timeout", "version"))
+        self.assertIsNone(rec["handshake_ms"])
+        self.assertLess(secs, self.stage_timeout + 1.5)
+        self.check_bystander()
+
+    def test_no_ready(self):
+        t, kinds, secs = self.stalled_handshake(True)
+        self.assertIn("ready", kinds)
+        rec = self.record(t.local_port)
+        self.assertEqual((rec["outcome"], rec["stage_reached"]),
+                         ("timeout", "verack"))
+        self.assertIsNone(rec["handshake_ms"])
+        ready = self.sensor.timing["ready_timeout_ms"] / 1000
+        self.assertGreater(secs, ready * 0.8)
+        self.assertLess(secs, ready + 1.5)
+        self.check_bystander()
+
     def test_wrong_network(self):
         t, kinds = self.kaspa_close(kp.make_version(network="kaspa-testnet-10"))
         self.assertIn("reject", kinds)

@@ -37,6 +37,13 @@ class Wire(InteropCase):
         self.ok_record(run_h2_peer(self.sensor, PeerOptions(),
                                    split_headers=True))
 
+    def test_hpack_small_table_evictions_and_references(self):
+        # A 256-byte table evicts while the block is decoded; repeated
+        # headers are encoded as references to dynamic-table entries.
+        extra = [("x-kaspa-note", "n" * 40)] * 3 + [("x-other", "o" * 30)] * 2
+        self.ok_record(run_h2_peer(self.sensor, PeerOptions(),
+                                   extra_headers=extra, hpack_table_size=256))
+
     def test_one_byte_data_frames(self):
         for gzip in (True, False):
             with self.subTest(gzip=gzip):

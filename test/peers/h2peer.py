@@ -28,10 +28,13 @@ def _frame(ftype, flags, stream, payload):
 class H2Transport:
     def __init__(self, host, port, gzip=True, bind=None, timeout=5.0,
                  http_user_agent=TONIC_UA, authority=None,
-                 split_headers=False, data_chunk=None, trickle=False):
+                 split_headers=False, data_chunk=None, trickle=False,
+                 extra_headers=(), hpack_table_size=None):
         """split_headers: send the header block as HEADERS + 2
         CONTINUATION frames; data_chunk: re-cut DATA frames to this many
-        bytes; trickle: one byte per TCP segment."""
+        bytes; trickle: one byte per TCP segment; hpack_table_size: our
+        encoder announces a smaller dynamic table (a size update at the
+        start of the block) and evicts entries while encoding."""
         self.gzip = gzip
         self.split_headers = split_headers
         self.data_chunk = data_chunk
@@ -74,6 +77,9 @@ class H2Transport:
         ]
         if gzip:
             headers.insert(6, ("grpc-encoding", "gzip"))
+        headers += list(extra_headers)
+        if hpack_table_size is not None:
+            self.conn.encoder.header_table_size = hpack_table_size
         self.conn.send_headers(self.sid, headers)
         # Preface, SETTINGS and HEADERS go out with the first message, or
         # with the first read when we wait for the server to speak first.

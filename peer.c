@@ -456,7 +456,8 @@ static void peer_finish(struct peer *p, const char *outcome)
 		p->outcome = outcome;
 	if (p->state == PEER_DRAIN)
 		return;
-	if (p->state != PEER_WAIT_CALL && p->h2.stream == H2_STREAM_OPEN)
+	if (p->state != PEER_WAIT_CALL && (p->h2.stream == H2_STREAM_OPEN ||
+	    p->h2.stream == H2_STREAM_HALF_CLOSED_REMOTE))
 		h2_end_call(&p->h2, 0, NULL);
 	if (p->h2.state != H2_CLOSING)
 		h2_goaway(&p->h2, 0, NULL);

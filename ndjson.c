@@ -384,6 +384,23 @@ static int rotate(struct ndjson_log *l)
 	return 0;
 }
 
+/* True when may_delete vetoes deleting the file a rotation would drop. */
+static bool rotation_held(struct ndjson_log *l)
+{
+	char victim[NDJSON_PATH_MAX];
+
+	if (l->may_delete == NULL)
+		return false;
+	if (l->keep == 0)
+		memcpy(victim, l->path, strlen(l->path) + 1);
+	else
+		rotated_name(l, l->keep, victim);
+	if (l->may_delete(l->may_delete_ud, victim))
+		return false;
+	l->rotations_held++;
+	return true;
+}
+
 static ssize_t write_once(int fd, const void *p, size_t n)
 {
 	ssize_t r;
@@ -431,7 +448,7 @@ int ndjson_write(struct ndjson_log *l, const char *line, size_t len)
 		errno = EBADF;
 		return -1;
 	}
-	if (needs_rotation(l, len) && rotate(l) < 0)
+	if (needs_rotation(l, len) && !rotation_held(l) && rotate(l) < 0)
 		l->rotate_errors++;
 	if (l->torn && end_torn_fragment(l) < 0) {
 		l->errors++;

@@ -66,6 +66,12 @@ void json_timestamp(char out[JSON_TIMESTAMP_LEN], const struct timespec *t);
 #define NDJSON_PATH_MAX 4096
 #define NDJSON_SUFFIX_MAX 12
 
+/* Asked before a rotation would delete `path` (PATH.keep, or PATH itself
+ * with keep == 0); false keeps the file: the rotation is skipped, counted
+ * in rotations_held, and the current file keeps growing (export.c uses
+ * this so that a file not yet shipped is never deleted). */
+typedef bool (*ndjson_may_delete_fn)(void *ud, const char *path);
+
 struct ndjson_log {
 	int fd;                      /* -1 when closed */
 	char path[NDJSON_PATH_MAX];
@@ -76,6 +82,9 @@ struct ndjson_log {
 	uint64_t errors;             /* failed writes (line dropped) */
 	uint64_t rotations;          /* rotations done */
 	uint64_t rotate_errors;      /* rotations that failed (kept writing) */
+	uint64_t rotations_held;     /* rotations skipped by may_delete */
+	ndjson_may_delete_fn may_delete;  /* NULL: always delete */
+	void *may_delete_ud;
 	bool torn;                   /* a short write could not be cut off */
 };
 

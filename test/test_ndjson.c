@@ -504,6 +504,60 @@ static void test_rotation_keep3(void **state)
 	assert_true(n >= 3 * (MAX_BYTES / 64));
 }
 
+/* may_delete vetoes: nothing is deleted, the current file grows; once
+ * it allows, rotation resumes and only the allowed file goes. */
+struct veto { bool allow; unsigned asked; char last[TMP_NAME]; };
+
+static bool veto_delete(void *ud, const char *path)
+{
+	struct veto *v = ud;
+
+	v->asked++;
+	snprintf(v->last, sizeof v->last, "%s", path);
+	return v->allow;
+}
+
+static void test_rotation_held_by_may_delete(void **state)
+{
+	static unsigned seq[200];
+	char path[TMP_PATH], name[TMP_NAME];
+	struct veto v = { .allow = true };
+	struct ndjson_log l;
+	struct stat st;
+	unsigned i;
+
+	(void)state;
+	path_in_tmp(path, sizeof path, "held.ndjson");
+	assert_int_equal(ndjson_open(&l, path, 200, 1), 0);
+	l.may_delete = veto_delete;
+	l.may_delete_ud = &v;
+	for (i = 0; i < 4; i++)   /* ~60-byte lines: one rotation so far */
+		write_seq_line(&l, i);
+	snprintf(name, sizeof name, "%s.1", path);
+	assert_string_equal(v.last, name);
+	assert_int_equal(l.rotations, 1);
+	v.allow = false;
+	for (; i < 40; i++)
+		write_seq_line(&l, i);
+	assert_int_equal(l.rotations, 1);
+	assert_true(l.rotations_held > 0);
+	assert_int_equal(l.rotate_errors, 0);
+	assert_int_equal(stat(path, &st), 0);
+	assert_true(st.st_size > 200);
+	/* Every line is still on disk, in order, across PATH.1 and PATH. */
+	i = (unsigned)read_seqs(name, seq, 200);
+	i += (unsigned)read_seqs(path, seq + i, 200 - i);
+	assert_int_equal(i, 40);
+	for (i = 1; i < 40; i++)
+		assert_int_equal(seq[i], seq[i - 1] + 1);
+	v.allow = true;
+	write_seq_line(&l, 40);
+	assert_int_equal(l.rotations, 2);
+	assert_int_equal(stat(path, &st), 0);
+	assert_int_equal(st.st_size, 60);  /* just line 40 */
+	ndjson_close(&l);
+}
+
 static void test_rotation_keep0_and_oversized_line(void **state)
 {
 	static char big[3000];
@@ -688,6 +742,7 @@ int main(void)
 		cmocka_unit_test(test_open_appends_to_existing),
 		cmocka_unit_test(test_rotation_keep3),
 		cmocka_unit_test(test_rotation_keep0_and_oversized_line),
+		cmocka_unit_test(test_rotation_held_by_may_delete),
 		cmocka_unit_test(test_reopen_after_move),
 		cmocka_unit_test(test_reopen_failure_keeps_old_file),
 		cmocka_unit_test(test_short_write_cut_off),

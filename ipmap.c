@@ -17,7 +17,7 @@ static uint32_t hash_key(const struct ip_key *k)
 int ipmap_init(struct ipmap *m, uint32_t entries)
 {
 	uint32_t cap = 16;
-	while (cap < entries * 2u && cap < (1u << 30))
+	while (cap / 2 < entries && cap < (1u << 30))
 		cap <<= 1;
 	m->slot = calloc(cap, sizeof *m->slot);
 	m->mask = cap - 1;
@@ -45,7 +45,8 @@ uint32_t ipmap_inc(struct ipmap *m, const struct ip_key *k)
 {
 	uint32_t i = find(m, k);
 	if (m->slot[i].count == 0) {
-		if (m->used >= m->mask / 2)   /* keep probes short */
+		/* At most half the slots in use keeps probes short. */
+		if (m->used >= (m->mask + 1) / 2)
 			return 0;
 		m->slot[i].key = *k;
 		m->used++;

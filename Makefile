@@ -18,16 +18,16 @@ PB_DEFS  := -DPB_ENABLE_MALLOC
 GEN      := $(B)/gen
 PROTO_C  := $(GEN)/kaspa.pb.c
 
-SRCS     := sensor.c config.c loop.c ipmap.c addr.c peer.c probe.c h2.c hpack.c inflate.c kaspa_pb.c ndjson.c
+SRCS     := sensor.c config.c loop.c ipmap.c addr.c peer.c probe.c h2.c hpack.c inflate.c kaspa_pb.c ndjson.c metrics.c
 OBJS     := $(SRCS:%.c=$(B)/musl/%.o) $(B)/musl/kaspa.pb.o
 
 APT_PKGS := build-essential musl-tools nanopb libnanopb-dev libbearssl-dev \
             libcmocka-dev protobuf-compiler python3-protobuf python3-grpcio \
-            python3-h2 python3-hpack zlib1g-dev
+            python3-h2 python3-hpack zlib1g-dev clang libclang-rt-14-dev
 
 SUDO     := $(shell [ "$$(id -u)" -eq 0 ] || echo sudo)
 
-.PHONY: all deps run test unit interop clean
+.PHONY: all deps run test unit interop fuzz fuzz-smoke clean
 all: kaspa-sensor
 
 # Install what is missing (Debian); quiet when everything is there.
@@ -92,9 +92,48 @@ unit: $(UNIT:%=$(B)/test/test_%)
 interop: kaspa-sensor
 	/usr/bin/python3 test/interop/run_all.py
 
+# ---- fuzzing: clang libFuzzer + ASan/UBSan, seeds captured from real
+# peers (fuzz/capture_seeds.py); `make fuzz FUZZ_SECONDS=N` per target ----
+FCC      := clang
+FFLAGS   := $(CSTD) $(WARN) -g -O1 -fsanitize=fuzzer,address,undefined \
+            $(PB_DEFS) -I. -I$(GEN)
+FUZZ     := hpack inflate kaspa_pb ndjson h2 config
+fuzz_hpack_DEPS    := hpack.c
+fuzz_inflate_DEPS  := inflate.c
+fuzz_inflate_LIBS  := -lz
+fuzz_kaspa_pb_DEPS := kaspa_pb.c $(PROTO_C)
+fuzz_kaspa_pb_LIBS := $(PB_LIB)
+fuzz_ndjson_DEPS   := ndjson.c
+fuzz_h2_DEPS       := h2.c hpack.c inflate.c
+fuzz_config_DEPS   := config.c
+fuzz_config_RUN    := -close_fd_mask=3
+FUZZ_SECONDS ?= 60
+SMOKE_SECONDS ?= 4
+SEEDS    := $(B)/fuzz/seeds
+
+$(B)/fuzz/fuzz_%: fuzz/fuzz_%.c $$(fuzz_%_DEPS) $(wildcard *.h) $(PROTO_C)
+	@mkdir -p $(@D)
+	$(FCC) $(FFLAGS) -o $@ $< $(fuzz_$*_DEPS) $(fuzz_$*_LIBS)
+
+$(SEEDS)/.stamp: fuzz/capture_seeds.py $(wildcard test/peers/*.py)
+	rm -rf $(SEEDS)
+	/usr/bin/python3 fuzz/capture_seeds.py $(SEEDS)
+	touch $@
+
+.PRECIOUS: $(B)/fuzz/fuzz_%
+fuzz-run-%: $(B)/fuzz/fuzz_% $(SEEDS)/.stamp
+	@sh fuzz/run.sh $< $(SECS) $(B)/fuzz/corpus/$* $(SEEDS)/$* $(fuzz_$*_RUN)
+
+fuzz:
+	@$(MAKE) -s $(FUZZ:%=fuzz-run-%) SECS=$(FUZZ_SECONDS)
+
+fuzz-smoke:
+	@$(MAKE) -s $(FUZZ:%=fuzz-run-%) SECS=$(SMOKE_SECONDS)
+
 test: deps
 	$(MAKE) unit
 	$(MAKE) interop
+	$(MAKE) fuzz-smoke
 
 clean:
 	rm -rf $(B) kaspa-sensor

@@ -11,8 +11,6 @@
 #include <string.h>
 #include <unistd.h>
 
-#define SENSOR_VERSION "0.1.0"
-
 /* OPT_FLAG takes no value: it stores `min` in a bool. */
 enum opt_type { OPT_STR, OPT_UINT, OPT_LISTEN, OPT_FLAG };
 
@@ -74,6 +72,9 @@ static const struct option_def options[] = {
 	  "probes running at once; more are skipped as rate_limited (default 256)" },
 	{ "probe-cache-ttl-s", OPT_UINT, OFF(probe_cache_ttl_s), 0, 604800,
 	  "reuse a node's verdict (per IP and id) this long (default 3600)" },
+	{ "metrics", OPT_STR, OFF(metrics_addr), 0,
+	  sizeof ((struct config *)0)->metrics_addr,
+	  "serve Prometheus /metrics and /healthz on ADDR:PORT (default off)" },
 };
 
 #define N_OPTIONS (sizeof options / sizeof options[0])

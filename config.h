@@ -8,6 +8,7 @@
 
 #define CONFIG_LISTEN_MAX 8
 #define CONFIG_STR_MAX 256
+#define SENSOR_VERSION "0.1.0"
 
 struct listen_addr {
 	struct sockaddr_storage sa;
@@ -31,6 +32,7 @@ struct config {
 	uint64_t linger_ms;
 	uint64_t max_conns;
 	uint64_t max_conns_per_ip;
+	char metrics_addr[64];            /* "" = no metrics listener */
 	/* probe.c */
 	bool probe_enabled;
 	bool probe_verify;

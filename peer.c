@@ -541,12 +541,29 @@ static void log_probe(struct json_line *j, const struct peer *p)
 	}
 }
 
+/* The connection in the Prometheus counters (metrics.h). */
+static void peer_count(const struct peer *p)
+{
+	const struct probe_report *r = &p->probe;
+	struct metrics_conn c = {
+		.outcome = p->outcome ? p->outcome : "closed",
+		.protocol_version = p->handshake_us >= 0 ?
+		    (int64_t)p->version.protocol_version : -1,
+		.classification = p->probe_started ? r->classification : NULL,
+		.reason = r->reason,
+		.probe_us = p->probe_started && r->n_tried > 0 ?
+		    r->duration_us : -1,
+	};
+	metrics_count_conn(&p->s->metrics, &c);
+}
+
 static void peer_log(struct peer *p)
 {
 	static struct json_line j;
 	char ts[JSON_TIMESTAMP_LEN], event_id[64];
 	struct sensor *s = p->s;
 
+	peer_count(p);
 	json_timestamp(ts, &p->accepted_wall);
 	snprintf(event_id, sizeof event_id, "%s-%llu", s->node_hex,
 	    (unsigned long long)s->next_event++);
@@ -585,9 +602,12 @@ static void peer_log(struct peer *p)
 	if (json_end(&j) != 0) {
 		fprintf(stderr, "kaspa-sensor: %s: line too long, dropped\n",
 		    __func__);
+		metrics_count_log(&s->metrics, 0, false);
 		return;
 	}
-	if (ndjson_write(&s->log, j.buf, j.len) != 0)
+	bool written = ndjson_write(&s->log, j.buf, j.len) == 0;
+	metrics_count_log(&s->metrics, j.len, written);
+	if (!written)
 		fprintf(stderr, "kaspa-sensor: %s: %s: %s\n", __func__,
 		    s->log.path, strerror(errno));
 }

@@ -69,6 +69,8 @@ static void on_signal_pipe(struct loop *l, int slot, short revents, void *ud)
 		peer_close_all(s);
 		prober_free(s->prober);   /* lines still waiting get written */
 		s->prober = NULL;
+		metrics_server_free(s->metrics_srv);
+		s->metrics_srv = NULL;
 		loop_stop(l);
 		return;
 	}
@@ -175,6 +177,16 @@ static struct prober *start_prober(const struct config *c, struct loop *l)
 	return prober_new(&pc, l);
 }
 
+/* Gauges for a scrape: metrics.c calls this right before rendering. */
+static void refresh_metrics(void *ud, struct metrics *m)
+{
+	const struct sensor *s = ud;
+
+	m->open_connections = s->n_peers;
+	m->log_file_bytes = s->log.size;
+	m->log_rotations = s->log.rotations;
+}
+
 static int make_node_id(struct sensor *s)
 {
 	if (getrandom(s->node_id, sizeof s->node_id, 0) !=
@@ -200,6 +212,7 @@ int main(int argc, char **argv)
 		break;
 	}
 	s.cfg = &cfg;
+	metrics_init(&s.metrics, SENSOR_VERSION, cfg.sensor_id, cfg.network);
 	if (make_node_id(&s) != 0)
 		fail = "getrandom";
 	else if (loop_init(&s.loop, (int)(cfg.max_conns + cfg.probe_max) +
@@ -214,12 +227,18 @@ int main(int argc, char **argv)
 		fail = "signal pipe";
 	else if (start_listeners(&s) != 0)
 		fail = "no address to listen on";
+	else if (cfg.metrics_addr[0] != '\0' && (s.metrics_srv =
+	    metrics_server_start(cfg.metrics_addr, &s.metrics, &s.loop,
+	    refresh_metrics, &s)) == NULL)
+		fail = cfg.metrics_addr;
 	if (fail != NULL) {
 		fprintf(stderr, "kaspa-sensor: %s: %s\n", fail, strerror(errno));
 		return 1;
 	}
 	fprintf(stderr, "kaspa-sensor: sensor_id %s, network %s, node id %s,"
 	    " log %s\n", cfg.sensor_id, cfg.network, s.node_hex, cfg.log_path);
+	if (s.metrics_srv != NULL)
+		fprintf(stderr, "kaspa-sensor: metrics on %s\n", cfg.metrics_addr);
 	if (loop_run(&s.loop) != 0) {
 		fprintf(stderr, "kaspa-sensor: poll: %s\n", strerror(errno));
 		return 1;

@@ -9,6 +9,7 @@
 #include "ipmap.h"
 #include "kaspa_pb.h"
 #include "loop.h"
+#include "metrics.h"
 #include "ndjson.h"
 
 struct peer;
@@ -25,6 +26,8 @@ struct sensor {
 	unsigned n_peers;              /* open inbound connections */
 	struct peer *peers;            /* list of them */
 	struct prober *prober;
+	struct metrics metrics;        /* counters (metrics.h) */
+	struct metrics_server *metrics_srv;   /* NULL: no --metrics */
 	int n_listeners;
 	int listener_slot[CONFIG_LISTEN_MAX];
 	int listener_fd[CONFIG_LISTEN_MAX];

@@ -7,11 +7,29 @@ import shutil
 import signal
 import socket
 import subprocess
+import sys
 import tempfile
 import time
 
 REPO = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", ".."))
-SENSOR = os.environ.get("KASPA_SENSOR", os.path.join(REPO, "kaspa-sensor"))
+BUILT = os.environ.get("KASPA_SENSOR", os.path.join(REPO, "kaspa-sensor"))
+
+
+def _private_copy(path):
+    """The suite runs a copy, so a rebuild in the checkout during the run
+    cannot swap the binary under it."""
+    d = tempfile.mkdtemp(prefix="sensor_bin_")
+    atexit.register(shutil.rmtree, d, True)
+    dst = os.path.join(d, "kaspa-sensor")
+    try:
+        shutil.copy2(path, dst)
+    except OSError as e:
+        print("interop: cannot copy %s: %s" % (path, e), file=sys.stderr)
+        return path
+    return dst
+
+
+SENSOR = _private_copy(BUILT)
 
 # Short timeouts so every failure path resolves within a few seconds.
 TIMING = {"version_wait_ms": 200, "stage_timeout_ms": 1500,

@@ -2,6 +2,7 @@
 """Runs the interop suite against ./kaspa-sensor and prints one summary
 line "N passed, N failed[, N skipped]"; exit status 1 on any failure."""
 
+import faulthandler
 import os
 import sys
 import time
@@ -22,6 +23,10 @@ class CountingResult(unittest.TextTestResult):
 
 
 def main():
+    # Every socket operation has its own timeout; this is the backstop:
+    # a hung suite dumps its threads' stacks and exits non-zero.
+    faulthandler.dump_traceback_later(
+        float(os.environ.get("INTEROP_WATCHDOG_S", "240")), exit=True)
     pattern = os.environ.get("INTEROP_PATTERN", "test_*.py")
     suite = unittest.defaultTestLoader.discover(HERE, pattern=pattern,
                                                 top_level_dir=HERE)

@@ -1,0 +1,33 @@
+/* crawl.h - `kaspa-sensor crawl`: walk the P2P network breadth first.
+ *
+ * Every peer is dialed with the full handshake (client.c), asked for
+ * addresses `requests` times (each reply is the peer's random sample of up
+ * to 1000 addresses, protocol/flows/src/v7/address.rs), and left.  New
+ * addresses join the frontier, filtered: routable only (unless allowed),
+ * at most CRAWL_PORTS_PER_IP ports per IP, at most max_peers in all.
+ * Politeness: one connection per IP at a time, `concurrency` in all.
+ *
+ * Output, NDJSON, one object per line, each with "type" and "crawl_id":
+ *   crawl_start  ts, network, seeds[], watch[]
+ *   peer         ts, address, depth, reachable, reason, stage, peer_id,
+ *                user_agent, protocol_version, advertised_address,
+ *                replies, addresses, new_addresses, connect_ms,
+ *                handshake_ms, duration_ms
+ *   addresses    ts, from, seq (1..requests), count, watched[] (the
+ *                --watch addresses this reply contained); with
+ *                --crawl-addresses also part, parts, addresses[] (a reply
+ *                is cut into parts of CRAWL_ADDRS_PER_LINE)
+ *   crawl_end    ts, visited, reachable, replies, dropped, duration_ms
+ */
+#ifndef CRAWL_H
+#define CRAWL_H
+
+#define CRAWL_PORTS_PER_IP 4
+#define CRAWL_ADDRS_PER_LINE 120
+#define CRAWL_SEEDS_MAX 64
+#define CRAWL_WATCH_MAX 16
+
+/* argv[0] is "crawl".  Returns the process exit status. */
+int crawl_main(int argc, char **argv);
+
+#endif

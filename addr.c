@@ -146,6 +146,11 @@ uint16_t network_default_port(const char *network)
 	for (size_t i = 0; i < sizeof ports / sizeof ports[0]; i++)
 		if (strcmp(network, ports[i].name) == 0)
 			return ports[i].port;
-	/* Other testnets share one port. */
-	return strncmp(network, "kaspa-testnet-", 14) == 0 ? 16411 : 0;
+	/* Other testnets share one port; their suffix is a number. */
+	static const char testnet[] = "kaspa-testnet-";
+	if (strncmp(network, testnet, sizeof testnet - 1) != 0)
+		return 0;
+	const char *suffix = network + sizeof testnet - 1;
+	size_t digits = strspn(suffix, "0123456789");
+	return digits > 0 && digits <= 10 && suffix[digits] == '\0' ? 16411 : 0;
 }

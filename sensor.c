@@ -16,6 +16,7 @@
 #include <unistd.h>
 
 #include "config.h"
+#include "crawl.h"
 #include "peer.h"
 #include "probe.h"
 #include "sensor.h"
@@ -203,6 +204,8 @@ int main(int argc, char **argv)
 	static struct sensor s;
 	const char *fail = NULL;
 
+	if (argc > 1 && strcmp(argv[1], "crawl") == 0)
+		return crawl_main(argc - 1, argv + 1);
 	switch (config_load(&cfg, argc, argv)) {
 	case CONFIG_EXIT_OK:
 		return 0;

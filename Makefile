@@ -27,7 +27,7 @@ APT_PKGS := build-essential musl-tools nanopb libnanopb-dev libbearssl-dev \
 
 SUDO     := $(shell [ "$$(id -u)" -eq 0 ] || echo sudo)
 
-.PHONY: all deps run test unit interop fuzz fuzz-smoke clean
+.PHONY: all deps run test unit interop fuzz fuzz-smoke robust clean
 all: kaspa-sensor
 
 # Install what is missing (Debian); quiet when everything is there.
@@ -131,10 +131,16 @@ fuzz:
 fuzz-smoke:
 	@$(MAKE) -s $(FUZZ:%=fuzz-run-%) SECS=$(SMOKE_SECONDS)
 
+# Fault and abuse tests (flood, slowloris, kill -9, rotation, disk full,
+# SIGTERM): loopback only; the disk-full test mounts a tmpfs (root).
+robust: kaspa-sensor
+	/usr/bin/python3 test/robust/run_all.py
+
 test: deps
 	$(MAKE) unit
 	$(MAKE) interop
 	$(MAKE) fuzz-smoke
+	$(MAKE) robust
 
 clean:
 	rm -rf $(B) kaspa-sensor

@@ -16,7 +16,10 @@ from . import kaspa_proto as kp
 
 class RefServer:
     def __init__(self, network="kaspa-mainnet", protocol_version=7,
-                 version_wait=0.2, linger=0.3, user_agent="/ref:0.1/"):
+                 version_wait=0.2, linger=0.3, user_agent="/ref:0.1/",
+                 host="127.0.0.1", gzip=True):
+        """gzip: compress replies, as real nodes do, when the dialer sent
+        grpc-accept-encoding: gzip (grpc-core sends identity otherwise)."""
         self.network = network
         self.protocol_version = protocol_version
         self.version_wait = version_wait
@@ -24,14 +27,16 @@ class RefServer:
         self.user_agent = user_agent
         self.id = os.urandom(16)
         self.outcomes = []
-        self.server = grpc.server(futures.ThreadPoolExecutor(max_workers=16))
+        self.server = grpc.server(
+            futures.ThreadPoolExecutor(max_workers=16),
+            compression=grpc.Compression.Gzip if gzip else None)
         handler = grpc.method_handlers_generic_handler("protowire.P2P", {
             "MessageStream": grpc.stream_stream_rpc_method_handler(
                 self._stream,
                 request_deserializer=kp.KaspadMessage.FromString,
                 response_serializer=lambda m: m.SerializeToString())})
         self.server.add_generic_rpc_handlers((handler,))
-        self.port = self.server.add_insecure_port("127.0.0.1:0")
+        self.port = self.server.add_insecure_port("%s:0" % host)
         self.server.start()
 
     def stop(self):

@@ -23,7 +23,8 @@ OBJS     := $(SRCS:%.c=$(B)/musl/%.o) $(B)/musl/kaspa.pb.o
 
 APT_PKGS := build-essential musl-tools nanopb libnanopb-dev libbearssl-dev \
             libcmocka-dev protobuf-compiler python3-protobuf python3-grpcio \
-            python3-h2 python3-hpack zlib1g-dev clang libclang-rt-14-dev
+            python3-h2 python3-hpack zlib1g-dev clang libclang-rt-14-dev \
+            iproute2 iptables
 
 SUDO     := $(shell [ "$$(id -u)" -eq 0 ] || echo sudo)
 

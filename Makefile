@@ -71,7 +71,7 @@ TCC      := gcc
 TFLAGS   := $(CSTD) $(WARN) -g -O1 -fsanitize=address,undefined \
             -fno-sanitize-recover=all $(PB_DEFS) -I. -I$(GEN)
 
-UNIT     := hpack inflate h2 kaspa_pb ndjson ipmap addr
+UNIT     := hpack inflate h2 kaspa_pb ndjson ipmap addr metrics
 test_hpack_DEPS    := hpack.c
 test_inflate_DEPS  := inflate.c
 test_inflate_LIBS  := -lz
@@ -82,6 +82,7 @@ test_kaspa_pb_LIBS := $(PB_LIB)
 test_ndjson_DEPS   := ndjson.c
 test_ipmap_DEPS    := ipmap.c
 test_addr_DEPS     := addr.c
+test_metrics_DEPS  := metrics.c config.c loop.c
 
 .SECONDEXPANSION:
 $(B)/test/test_%: test/test_%.c $$(test_%_DEPS) $(wildcard *.h) $(PROTO_C)
@@ -99,7 +100,7 @@ interop: kaspa-sensor
 FCC      := clang
 FFLAGS   := $(CSTD) $(WARN) -g -O1 -fsanitize=fuzzer,address,undefined \
             $(PB_DEFS) -I. -I$(GEN)
-FUZZ     := hpack inflate kaspa_pb ndjson h2 config
+FUZZ     := hpack inflate kaspa_pb ndjson h2 config metrics
 fuzz_hpack_DEPS    := hpack.c
 fuzz_inflate_DEPS  := inflate.c
 fuzz_inflate_LIBS  := -lz
@@ -108,6 +109,7 @@ fuzz_kaspa_pb_LIBS := $(PB_LIB)
 fuzz_ndjson_DEPS   := ndjson.c
 fuzz_h2_DEPS       := h2.c hpack.c inflate.c
 fuzz_config_DEPS   := config.c
+fuzz_metrics_DEPS  := metrics.c config.c loop.c
 fuzz_config_RUN    := -close_fd_mask=3
 FUZZ_SECONDS ?= 60
 SMOKE_SECONDS ?= 4

@@ -1,5 +1,6 @@
 /* metrics.c - counters, the Prometheus text exposition and a small
  * HTTP/1.1 server for it on the poll loop (see metrics.h). */
+#define _GNU_SOURCE        /* accept4 */
 #include "metrics.h"
 
 #include <errno.h>
@@ -341,8 +342,32 @@ static bool expect(const char *buf, size_t *pos, size_t end, const char *s)
 struct request_line {
 	size_t method, method_len;
 	size_t target, target_len;
+	size_t path, path_len;    /* inside the target, without the query */
 	bool http11;              /* HTTP/1.1 or a later 1.x */
 };
+
+/* Origin form "/p?q", or absolute form "http://host/p?q" (RFC 9112 3.2.2:
+ * servers must accept it); false for anything else. */
+static bool target_path(const char *buf, struct request_line *rl)
+{
+	const char *t = buf + rl->target;
+	size_t n = rl->target_len, skip = 0;
+
+	if (n >= 7 && strncasecmp(t, "http://", 7) == 0)
+		skip = 7;
+	else if (n >= 8 && strncasecmp(t, "https://", 8) == 0)
+		skip = 8;
+	else if (n == 0 || t[0] != '/')
+		return false;
+	if (skip > 0) {
+		const char *slash = memchr(t + skip, '/', n - skip);
+		skip = slash ? (size_t)(slash - t) : n;
+	}
+	const char *q = memchr(t + skip, '?', n - skip);
+	rl->path = rl->target + skip;
+	rl->path_len = (q ? (size_t)(q - t) : n) - skip;
+	return true;
+}
 
 static bool parse_request_line(const char *buf, size_t *pos, size_t end,
     struct request_line *rl)
@@ -355,7 +380,7 @@ static bool parse_request_line(const char *buf, size_t *pos, size_t end,
 	rl->target = *pos;
 	rl->target_len = span(buf, *pos, end, is_target_char);
 	*pos += rl->target_len;
-	if (rl->target_len == 0 || buf[rl->target] != '/' ||
+	if (!target_path(buf, rl) ||
 	    !expect(buf, pos, end, " ") || !expect(buf, pos, end, "HTTP/1.") ||
 	    *pos >= end || buf[*pos] < '0' || buf[*pos] > '9')
 		return false;
@@ -384,9 +409,8 @@ static bool parse_headers(const char *buf, size_t *pos, size_t end,
 static bool path_is(const char *buf, const struct request_line *rl,
     const char *path)
 {
-	size_t n = strlen(path);
-	return rl->target_len >= n && memcmp(buf + rl->target, path, n) == 0 &&
-	    (rl->target_len == n || buf[rl->target + n] == '?');
+	return rl->path_len == strlen(path) &&
+	    memcmp(buf + rl->path, path, rl->path_len) == 0;
 }
 
 static bool method_is(const char *buf, const struct request_line *rl,

@@ -28,7 +28,7 @@
 #define METRICS_SERIES 32          /* per family, "other" included */
 #define METRICS_BUCKETS 11         /* probe duration, +Inf excluded */
 #define METRICS_REQ_MAX 2048
-#define METRICS_BODY_MAX 65536
+#define METRICS_BODY_MAX 32768       /* worst case renders ~15 KB */
 #define METRICS_CLIENTS 4
 #define METRICS_CLIENT_MS 2000
 

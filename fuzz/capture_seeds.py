@@ -13,6 +13,8 @@ it, gzip on and off.  From the recorded bytes, both directions:
   kaspa_pb/ every protobuf message body, decompressed
   ndjson/   8 number bytes + the strings of those messages
   config/   NUL-separated argv/env tokens (written here, not captured)
+  metrics/  HTTP request heads python's http.client sends, plus a
+            Prometheus scrape (metrics.c's request parser)
 
 Usage: capture_seeds.py OUTDIR   (run under /usr/bin/python3)
 """
@@ -246,6 +248,35 @@ def seeds_from(conns):
     return out
 
 
+def http_seeds():
+    """What http.client sends for GET and HEAD, caught on a loopback
+    socket, and the head a Prometheus 2.42 scrape sends."""
+    import http.client
+    seeds = {b"GET /metrics HTTP/1.1\r\nHost: 127.0.0.1:9090\r\n"
+             b"User-Agent: Prometheus/2.42.0\r\nAccept: application/"
+             b"openmetrics-text;version=1.0.0,text/plain;version=0.0.4;"
+             b"q=0.5,*/*;q=0.1\r\nAccept-Encoding: gzip\r\n"
+             b"X-Prometheus-Scrape-Timeout-Seconds: 10\r\n\r\n"}
+    with socket.socket() as lsock:
+        lsock.bind(("127.0.0.1", 0))
+        lsock.listen(4)
+        for method, path in (("GET", "/metrics"), ("HEAD", "/healthz"),
+                             ("POST", "/x?y=1")):
+            c = http.client.HTTPConnection("127.0.0.1",
+                                           lsock.getsockname()[1], timeout=5)
+            c.putrequest(method, path)
+            c.endheaders()
+            conn, _ = lsock.accept()
+            conn.settimeout(5)
+            data = b""
+            while b"\r\n\r\n" not in data:
+                data += conn.recv(4096)
+            seeds.add(data)
+            conn.close()
+            c.close()
+    return seeds
+
+
 def write_seeds(outdir, seeds):
     for name, items in seeds.items():
         d = os.path.join(outdir, name)
@@ -270,6 +301,7 @@ def main():
     for e in errors:
         print("capture_seeds: session failed: %s" % e, file=sys.stderr)
     seeds = seeds_from(proxy.conns)
+    seeds["metrics"] = http_seeds()
     write_seeds(sys.argv[1], seeds)
     return 1 if errors or len(proxy.conns) < 4 else 0
 

@@ -458,7 +458,7 @@ int h2_respond(struct h2_conn *c)
 }
 
 int h2_open_call(struct h2_conn *c, const char *authority, const char *path,
-    bool accept_gzip)
+    unsigned gzip)
 {
 	struct header_block b = { .len = 0, .overflow = false };
 
@@ -471,8 +471,10 @@ int h2_open_call(struct h2_conn *c, const char *authority, const char *path,
 	add_field(&b, ":authority", authority);
 	add_field(&b, "content-type", "application/grpc");
 	add_field(&b, "te", "trailers");
-	if (accept_gzip)
+	if (gzip & H2_ACCEPT_GZIP)
 		add_field(&b, "grpc-accept-encoding", "gzip");
+	if (gzip & H2_SEND_GZIP)
+		add_field(&b, "grpc-encoding", "gzip");
 	if (b.overflow)
 		return -1;
 	open_our_stream(c, 1);
@@ -482,7 +484,9 @@ int h2_open_call(struct h2_conn *c, const char *authority, const char *path,
 	return 0;
 }
 
-int h2_send_message(struct h2_conn *c, const uint8_t *msg, size_t len)
+/* Queue one gRPC message (flag, length, body) behind the held DATA. */
+static int queue_message(struct h2_conn *c, uint8_t flag, const uint8_t *msg,
+    size_t len)
 {
 	if (c->fail != H2_FAIL_NONE || !local_open(c) || c->end_pending ||
 	    len > GRPC_MESSAGE_MAX)
@@ -491,12 +495,22 @@ int h2_send_message(struct h2_conn *c, const uint8_t *msg, size_t len)
 		return -1;
 	if (sizeof c->held - c->held_len < GRPC_PREFIX_LEN + len)
 		return set_fail(c, H2_FAIL_TX_FULL);
-	c->held[c->held_len] = 0;
+	c->held[c->held_len] = flag;
 	put_u32(c->held + c->held_len + 1, (uint32_t)len);
 	if (len > 0)
 		memcpy(c->held + c->held_len + GRPC_PREFIX_LEN, msg, len);
 	c->held_len += GRPC_PREFIX_LEN + len;
 	return flush_held(c);
+}
+
+int h2_send_message(struct h2_conn *c, const uint8_t *msg, size_t len)
+{
+	return queue_message(c, 0, msg, len);
+}
+
+int h2_send_gzip(struct h2_conn *c, const uint8_t *gz, size_t len)
+{
+	return queue_message(c, 1, gz, len);
 }
 
 int h2_end_call(struct h2_conn *c, int grpc_status, const char *grpc_message)

@@ -157,11 +157,15 @@ void h2_init(struct h2_conn *c, enum h2_role role,
  * before closing). */
 int h2_recv(struct h2_conn *c, const uint8_t *buf, size_t len);
 
+/* h2_open_call() flags. */
+#define H2_ACCEPT_GZIP 1u   /* grpc-accept-encoding: gzip */
+#define H2_SEND_GZIP 2u     /* grpc-encoding: gzip (h2_send_gzip allowed) */
+
 /* Client: open the call (HEADERS on stream 1): POST `path`, content-type
- * application/grpc, te: trailers, and grpc-accept-encoding: gzip when
- * accept_gzip. */
+ * application/grpc, te: trailers, and the gzip headers `gzip` asks for
+ * (H2_ACCEPT_GZIP | H2_SEND_GZIP; `true` means H2_ACCEPT_GZIP). */
 int h2_open_call(struct h2_conn *c, const char *authority, const char *path,
-    bool accept_gzip);
+    unsigned gzip);
 /* Server: answer the request with :status 200 and application/grpc. */
 int h2_respond(struct h2_conn *c);
 /* Send one uncompressed gRPC message (flag 0) as DATA, split by the peer's
@@ -170,6 +174,9 @@ int h2_respond(struct h2_conn *c);
  * failing the connection on misuse (no open stream, too long), and with
  * c->fail = H2_FAIL_TX_FULL when `held` has no room. */
 int h2_send_message(struct h2_conn *c, const uint8_t *msg, size_t len);
+/* The same for a message the caller already gzip-compressed (flag 1);
+ * a client must have opened the call with H2_SEND_GZIP. */
+int h2_send_gzip(struct h2_conn *c, const uint8_t *gz, size_t len);
 /* End our side of the call: server sends trailers (grpc-status and
  * grpc-message, END_STREAM), client an empty DATA with END_STREAM. */
 int h2_end_call(struct h2_conn *c, int grpc_status, const char *grpc_message);

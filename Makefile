@@ -18,7 +18,7 @@ PB_DEFS  := -DPB_ENABLE_MALLOC
 GEN      := $(B)/gen
 PROTO_C  := $(GEN)/kaspa.pb.c
 
-SRCS     := sensor.c config.c loop.c ipmap.c addr.c peer.c probe.c client.c crawl.c report.c h2.c hpack.c inflate.c kaspa_pb.c ndjson.c metrics.c
+SRCS     := sensor.c config.c loop.c ipmap.c addr.c peer.c probe.c client.c crawl.c h2.c hpack.c inflate.c kaspa_pb.c ndjson.c metrics.c
 OBJS     := $(SRCS:%.c=$(B)/musl/%.o) $(B)/musl/kaspa.pb.o
 
 APT_PKGS := build-essential musl-tools nanopb libnanopb-dev libbearssl-dev \
@@ -71,7 +71,7 @@ TCC      := gcc
 TFLAGS   := $(CSTD) $(WARN) -g -O1 -fsanitize=address,undefined \
             -fno-sanitize-recover=all $(PB_DEFS) -I. -I$(GEN)
 
-UNIT     := hpack inflate h2 kaspa_pb ndjson ipmap addr metrics report
+UNIT     := hpack inflate h2 kaspa_pb ndjson ipmap addr metrics
 test_hpack_DEPS    := hpack.c
 test_inflate_DEPS  := inflate.c
 test_inflate_LIBS  := -lz
@@ -82,14 +82,7 @@ test_kaspa_pb_LIBS := $(PB_LIB)
 test_ndjson_DEPS   := ndjson.c
 test_ipmap_DEPS    := ipmap.c
 test_addr_DEPS     := addr.c
-test_loop_DEPS     := loop.c
-# poll() wrapped: the test sees each timeout and injects EINTR/errors.
-test_loop_LIBS     := -Wl,--wrap=poll
 test_metrics_DEPS  := metrics.c config.c loop.c
-REPORT_DEPS        := report.c client.c config.c addr.c loop.c h2.c hpack.c \
-                      inflate.c kaspa_pb.c $(PROTO_C)
-test_report_DEPS   := $(REPORT_DEPS)
-test_report_LIBS   := $(PB_LIB) -lz
 
 .SECONDEXPANSION:
 $(B)/test/test_%: test/test_%.c $$(test_%_DEPS) $(wildcard *.h) $(PROTO_C)
@@ -107,7 +100,7 @@ interop: kaspa-sensor
 FCC      := clang
 FFLAGS   := $(CSTD) $(WARN) -g -O1 -fsanitize=fuzzer,address,undefined \
             $(PB_DEFS) -I. -I$(GEN)
-FUZZ     := hpack inflate kaspa_pb ndjson h2 config metrics report
+FUZZ     := hpack inflate kaspa_pb ndjson h2 config metrics
 fuzz_hpack_DEPS    := hpack.c
 fuzz_inflate_DEPS  := inflate.c
 fuzz_inflate_LIBS  := -lz
@@ -118,8 +111,6 @@ fuzz_h2_DEPS       := h2.c hpack.c inflate.c
 fuzz_config_DEPS   := config.c
 fuzz_metrics_DEPS  := metrics.c config.c loop.c
 fuzz_config_RUN    := -close_fd_mask=3
-fuzz_report_DEPS   := $(REPORT_DEPS)
-fuzz_report_LIBS   := $(PB_LIB) -lz
 FUZZ_SECONDS ?= 60
 SMOKE_SECONDS ?= 4
 SEEDS    := $(B)/fuzz/seeds

@@ -18,7 +18,7 @@ PB_DEFS  := -DPB_ENABLE_MALLOC
 GEN      := $(B)/gen
 PROTO_C  := $(GEN)/kaspa.pb.c
 
-SRCS     := sensor.c config.c loop.c ipmap.c addr.c peer.c probe.c client.c crawl.c h2.c hpack.c inflate.c kaspa_pb.c ndjson.c metrics.c
+SRCS     := sensor.c config.c loop.c ipmap.c addr.c peer.c probe.c client.c crawl.c report.c h2.c hpack.c inflate.c kaspa_pb.c ndjson.c metrics.c
 OBJS     := $(SRCS:%.c=$(B)/musl/%.o) $(B)/musl/kaspa.pb.o
 
 APT_PKGS := build-essential musl-tools nanopb libnanopb-dev libbearssl-dev \
@@ -28,7 +28,7 @@ APT_PKGS := build-essential musl-tools nanopb libnanopb-dev libbearssl-dev \
 
 SUDO     := $(shell [ "$$(id -u)" -eq 0 ] || echo sudo)
 
-.PHONY: all deps run test unit interop fuzz fuzz-smoke robust bench clean
+.PHONY: all deps run test unit interop fuzz fuzz-smoke robust clean
 all: kaspa-sensor
 
 # Install what is missing (Debian); quiet when everything is there.
@@ -71,7 +71,7 @@ TCC      := gcc
 TFLAGS   := $(CSTD) $(WARN) -g -O1 -fsanitize=address,undefined \
             -fno-sanitize-recover=all $(PB_DEFS) -I. -I$(GEN)
 
-UNIT     := hpack inflate h2 kaspa_pb ndjson ipmap addr metrics
+UNIT     := hpack inflate h2 kaspa_pb ndjson ipmap addr report
 test_hpack_DEPS    := hpack.c
 test_inflate_DEPS  := inflate.c
 test_inflate_LIBS  := -lz
@@ -82,7 +82,10 @@ test_kaspa_pb_LIBS := $(PB_LIB)
 test_ndjson_DEPS   := ndjson.c
 test_ipmap_DEPS    := ipmap.c
 test_addr_DEPS     := addr.c
-test_metrics_DEPS  := metrics.c config.c loop.c
+REPORT_DEPS        := report.c client.c config.c addr.c loop.c h2.c hpack.c \
+                      inflate.c kaspa_pb.c $(PROTO_C)
+test_report_DEPS   := $(REPORT_DEPS)
+test_report_LIBS   := $(PB_LIB) -lz
 
 .SECONDEXPANSION:
 $(B)/test/test_%: test/test_%.c $$(test_%_DEPS) $(wildcard *.h) $(PROTO_C)
@@ -100,7 +103,7 @@ interop: kaspa-sensor
 FCC      := clang
 FFLAGS   := $(CSTD) $(WARN) -g -O1 -fsanitize=fuzzer,address,undefined \
             $(PB_DEFS) -I. -I$(GEN)
-FUZZ     := hpack inflate kaspa_pb ndjson h2 config metrics
+FUZZ     := hpack inflate kaspa_pb ndjson h2 config report
 fuzz_hpack_DEPS    := hpack.c
 fuzz_inflate_DEPS  := inflate.c
 fuzz_inflate_LIBS  := -lz
@@ -109,8 +112,9 @@ fuzz_kaspa_pb_LIBS := $(PB_LIB)
 fuzz_ndjson_DEPS   := ndjson.c
 fuzz_h2_DEPS       := h2.c hpack.c inflate.c
 fuzz_config_DEPS   := config.c
-fuzz_metrics_DEPS  := metrics.c config.c loop.c
 fuzz_config_RUN    := -close_fd_mask=3
+fuzz_report_DEPS   := $(REPORT_DEPS)
+fuzz_report_LIBS   := $(PB_LIB) -lz
 FUZZ_SECONDS ?= 60
 SMOKE_SECONDS ?= 4
 SEEDS    := $(B)/fuzz/seeds
@@ -138,20 +142,6 @@ fuzz-smoke:
 # SIGTERM): loopback only; the disk-full test mounts a tmpfs (root).
 robust: kaspa-sensor
 	/usr/bin/python3 test/robust/run_all.py
-
-# ---- benchmarks (BENCHMARKS.md): gcc -O2 tools, the product as shipped ----
-BENCH_SRCS := h2.c hpack.c inflate.c kaspa_pb.c loop.c $(PROTO_C)
-
-$(B)/bench/loadgen: bench/loadgen.c $(BENCH_SRCS) $(wildcard *.h)
-	@mkdir -p $(@D)
-	$(TCC) $(CSTD) $(WARN) -O2 -g $(PB_DEFS) -I. -I$(GEN) -o $@ $< $(BENCH_SRCS) $(PB_LIB)
-
-$(B)/bench/ceiling: bench/ceiling.c
-	@mkdir -p $(@D)
-	$(TCC) $(CSTD) $(WARN) -O2 -o $@ $<
-
-bench: kaspa-sensor $(B)/bench/loadgen $(B)/bench/ceiling
-	bench/run.sh
 
 test: deps
 	$(MAKE) unit

@@ -19,6 +19,7 @@
 #include "crawl.h"
 #include "peer.h"
 #include "probe.h"
+#include "report.h"
 #include "sensor.h"
 
 #define ACCEPT_BURST 64     /* accepts per wake-up, so peers get a turn */
@@ -206,6 +207,8 @@ int main(int argc, char **argv)
 
 	if (argc > 1 && strcmp(argv[1], "crawl") == 0)
 		return crawl_main(argc - 1, argv + 1);
+	if (argc > 1 && strcmp(argv[1], "report") == 0)
+		return report_main(argc - 1, argv + 1);
 	switch (config_load(&cfg, argc, argv)) {
 	case CONFIG_EXIT_OK:
 		return 0;

@@ -31,13 +31,12 @@ def fd_count(pid):
 
 
 def log_files(log):
-    """The log and its rotated files LOG.1 .. LOG.N that exist."""
-    paths = [log]
-    k = 1
-    while os.path.exists("%s.%d" % (log, k)):
-        paths.append("%s.%d" % (log, k))
-        k += 1
-    return paths
+    """The log and every rotated LOG.N beside it, in no particular order
+    (a kill in the middle of a rotation may leave a gap in the numbers)."""
+    d, base = os.path.split(log)
+    return [os.path.join(d, f) for f in os.listdir(d)
+            if f == base or (f.startswith(base + ".") and
+                             f[len(base) + 1:].isdigit())]
 
 
 def read_lines(path):

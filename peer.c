@@ -398,16 +398,13 @@ static bool on_readable(struct peer *p)
 	}
 	if (p->state == PEER_DRAIN)
 		return false;      /* discard until EOF */
-	if (p->stage == STAGE_TCP)
-		reach(p, STAGE_HTTP2);
-	if (h2_recv(&p->h2, buf, (size_t)n) != 0 && p->outcome == NULL) {
-		enum h2_fail f = p->h2.fail;
-		peer_finish(p, f == H2_FAIL_PREFACE ? preface_outcome(p)
-		    : h2_fail_name(f));
-	}
+	int rc = h2_recv(&p->h2, buf, (size_t)n);
 	/* Only a client that got past the preface counts as HTTP/2. */
-	if (p->stage == STAGE_HTTP2 && p->h2.state == H2_WAIT_PREFACE)
-		p->stage = STAGE_TCP;
+	if (p->h2.fail != H2_FAIL_PREFACE && p->h2.state != H2_WAIT_PREFACE)
+		reach(p, STAGE_HTTP2);
+	if (rc != 0 && p->outcome == NULL)
+		peer_finish(p, p->h2.fail == H2_FAIL_PREFACE ? preface_outcome(p)
+		    : h2_fail_name(p->h2.fail));
 	return false;
 }
 

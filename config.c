@@ -171,8 +171,9 @@ static int apply(struct config *c, const struct option_def *o,
 		char *end;
 		errno = 0;
 		unsigned long long v = strtoull(value, &end, 10);
-		if (errno != 0 || *end != '\0' || value[0] == '\0' ||
-		    value[0] == '-' || v < o->min || v > o->max)
+		/* Digits only: strtoull would take " -1" as UINT64_MAX. */
+		if (errno != 0 || *end != '\0' ||
+		    !isdigit((unsigned char)value[0]) || v < o->min || v > o->max)
 			goto bad;
 		*(uint64_t *)(void *)field = v;
 		return 0;

@@ -18,7 +18,7 @@ PB_DEFS  := -DPB_ENABLE_MALLOC
 GEN      := $(B)/gen
 PROTO_C  := $(GEN)/kaspa.pb.c
 
-SRCS     := sensor.c config.c loop.c ipmap.c addr.c peer.c probe.c client.c crawl.c report.c h2.c hpack.c inflate.c kaspa_pb.c ndjson.c metrics.c
+SRCS     := sensor.c config.c loop.c ipmap.c addr.c peer.c probe.c client.c crawl.c report.c announce.c h2.c hpack.c inflate.c kaspa_pb.c ndjson.c metrics.c
 OBJS     := $(SRCS:%.c=$(B)/musl/%.o) $(B)/musl/kaspa.pb.o
 
 APT_PKGS := build-essential musl-tools nanopb libnanopb-dev libbearssl-dev \

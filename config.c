@@ -72,6 +72,22 @@ static const struct option_def options[] = {
 	  "probes running at once; more are skipped as rate_limited (default 256)" },
 	{ "probe-cache-ttl-s", OPT_UINT, OFF(probe_cache_ttl_s), 0, 604800,
 	  "reuse a node's verdict (per IP and id) this long (default 3600)" },
+	{ "announce", OPT_FLAG, OFF(announce), true, 0,
+	  "dial a few peers now and then with --external-address in our Version (off by default)" },
+	{ "external-address", OPT_STR, OFF(external_address), 0, 64,
+	  "IP:PORT others can reach this sensor at (required by --announce)" },
+	{ "announce-peers", OPT_STR, OFF(announce_peers), 0, CONFIG_STR_MAX,
+	  "IP:PORT,IP:PORT to announce to first; more are learned from their Addresses" },
+	{ "announce-allow-private", OPT_FLAG, OFF(announce_allow_private), true, 0,
+	  "also announce to loopback, private and other non-routable addresses" },
+	{ "announce-interval-s", OPT_UINT, OFF(announce_interval_s), 1, 86400,
+	  "seconds between announce rounds (default 300)" },
+	{ "announce-per-round", OPT_UINT, OFF(announce_per_round), 1, 64,
+	  "peers dialed per round, at most (default 4)" },
+	{ "announce-linger-ms", OPT_UINT, OFF(announce_linger_ms), 0, 3600000,
+	  "stay this long after Ready and their Addresses (default 30000)" },
+	{ "announce-redial-s", OPT_UINT, OFF(announce_redial_s), 1, 604800,
+	  "dial one peer at most once per this period (default 21600)" },
 	{ "metrics", OPT_STR, OFF(metrics_addr), 0,
 	  sizeof ((struct config *)0)->metrics_addr,
 	  "serve Prometheus /metrics and /healthz on ADDR:PORT (default off)" },
@@ -104,6 +120,10 @@ static void set_defaults(struct config *c)
 	c->probe_budget_ms = 2000;
 	c->probe_max = 256;
 	c->probe_cache_ttl_s = 3600;
+	c->announce_interval_s = 300;
+	c->announce_per_round = 4;
+	c->announce_linger_ms = 30000;
+	c->announce_redial_s = 21600;
 }
 
 int parse_host_port(const char *s, struct listen_addr *out)

@@ -42,6 +42,15 @@ struct config {
 	uint64_t probe_budget_ms;
 	uint64_t probe_max;
 	uint64_t probe_cache_ttl_s;
+	/* announce.c */
+	bool announce;
+	bool announce_allow_private;
+	char external_address[64];
+	char announce_peers[CONFIG_STR_MAX];
+	uint64_t announce_interval_s;
+	uint64_t announce_per_round;
+	uint64_t announce_linger_ms;
+	uint64_t announce_redial_s;
 };
 
 enum config_result { CONFIG_RUN, CONFIG_EXIT_OK, CONFIG_EXIT_USAGE };

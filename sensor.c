@@ -15,6 +15,8 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include "announce.h"
+#include "client.h"
 #include "config.h"
 #include "crawl.h"
 #include "peer.h"
@@ -71,6 +73,8 @@ static void on_signal_pipe(struct loop *l, int slot, short revents, void *ud)
 		peer_close_all(s);
 		prober_free(s->prober);   /* lines still waiting get written */
 		s->prober = NULL;
+		announce_free(s->announcer);
+		s->announcer = NULL;
 		metrics_server_free(s->metrics_srv);
 		s->metrics_srv = NULL;
 		loop_stop(l);
@@ -189,6 +193,36 @@ static void refresh_metrics(void *ud, struct metrics *m)
 	m->log_rotations = s->log.rotations;
 }
 
+/* --announce: NULL is fine when it is off; -1 on a bad configuration. */
+static int start_announcer(struct sensor *s)
+{
+	const struct config *c = s->cfg;
+	struct announce_config ac = {
+		.peers = c->announce_peers,
+		.allow_private = c->announce_allow_private,
+		.interval_ms = c->announce_interval_s * 1000,
+		.per_round = c->announce_per_round,
+		.linger_ms = c->announce_linger_ms,
+		.redial_ms = c->announce_redial_s * 1000,
+		.network = c->network,
+		.user_agent = c->user_agent,
+		.sensor_id = c->sensor_id,
+		.protocol_version = (uint32_t)c->protocol_version,
+	};
+
+	if (!c->announce)
+		return 0;
+	if (client_parse_address(c->external_address, &ac.external,
+	    &ac.external_port) != 0) {
+		fprintf(stderr, "kaspa-sensor: %s: --announce needs"
+		    " --external-address IP:PORT\n", __func__);
+		return -1;
+	}
+	memcpy(ac.node_id, s->node_id, sizeof ac.node_id);
+	s->announcer = announce_start(&ac, &s->loop, &s->log);
+	return s->announcer == NULL ? -1 : 0;
+}
+
 static int make_node_id(struct sensor *s)
 {
 	if (getrandom(s->node_id, sizeof s->node_id, 0) !=
@@ -221,8 +255,8 @@ int main(int argc, char **argv)
 	metrics_init(&s.metrics, SENSOR_VERSION, cfg.sensor_id, cfg.network);
 	if (make_node_id(&s) != 0)
 		fail = "getrandom";
-	else if (loop_init(&s.loop, (int)(cfg.max_conns + cfg.probe_max) +
-	    EXTRA_SLOTS) != 0 ||
+	else if (loop_init(&s.loop, (int)(cfg.max_conns + cfg.probe_max +
+	    cfg.announce_per_round) + EXTRA_SLOTS) != 0 ||
 	    ipmap_init(&s.per_ip, (uint32_t)cfg.max_conns) != 0 ||
 	    (s.prober = start_prober(&cfg, &s.loop)) == NULL)
 		fail = "out of memory";
@@ -233,6 +267,8 @@ int main(int argc, char **argv)
 		fail = "signal pipe";
 	else if (start_listeners(&s) != 0)
 		fail = "no address to listen on";
+	else if (start_announcer(&s) != 0)
+		fail = "announce";
 	else if (cfg.metrics_addr[0] != '\0' && (s.metrics_srv =
 	    metrics_server_start(cfg.metrics_addr, &s.metrics, &s.loop,
 	    refresh_metrics, &s)) == NULL)

@@ -14,6 +14,7 @@
 
 struct peer;
 struct prober;
+struct announcer;
 
 struct sensor {
 	const struct config *cfg;
@@ -26,6 +27,7 @@ struct sensor {
 	unsigned n_peers;              /* open inbound connections */
 	struct peer *peers;            /* list of them */
 	struct prober *prober;
+	struct announcer *announcer;    /* NULL unless --announce */
 	struct metrics metrics;        /* counters (metrics.h) */
 	struct metrics_server *metrics_srv;   /* NULL: no --metrics */
 	int n_listeners;

@@ -91,6 +91,39 @@ static const struct option_def options[] = {
 	{ "metrics", OPT_STR, OFF(metrics_addr), 0,
 	  sizeof ((struct config *)0)->metrics_addr,
 	  "serve Prometheus /metrics and /healthz on ADDR:PORT (default off)" },
+	{ "export-url", OPT_STR, OFF(export_url), 0,
+	  sizeof ((struct config *)0)->export_url,
+	  "ship the log to this https:// URL (default: export off)" },
+	{ "export-format", OPT_STR, OFF(export_format), 0,
+	  sizeof ((struct config *)0)->export_format,
+	  "ndjson (POST the lines) or firestore (documents:commit) (default ndjson)" },
+	{ "export-ca", OPT_STR, OFF(export_ca), 0, CONFIG_STR_MAX,
+	  "CA bundle (PEM) for the store's certificate"
+	  " (default /etc/ssl/certs/ca-certificates.crt)" },
+	{ "export-header-file", OPT_STR, OFF(export_header_file), 0,
+	  CONFIG_STR_MAX, "extra request headers, 'Name: value' per line"
+	  " (e.g. Authorization); never logged" },
+	{ "export-credentials", OPT_STR, OFF(export_credentials), 0,
+	  CONFIG_STR_MAX, "firestore: Google service-account JSON key file" },
+	{ "export-allow-http", OPT_FLAG, OFF(export_allow_http), true, 0,
+	  "allow a plain http:// export URL (no TLS)" },
+	{ "export-batch-lines", OPT_UINT, OFF(export_batch_lines), 1, 100000,
+	  "lines per request, at most (default 500)" },
+	{ "export-batch-bytes", OPT_UINT, OFF(export_batch_bytes), 16384,
+	  64u << 20, "bytes of log per request, at most (default 1048576)" },
+	{ "export-batch-ms", OPT_UINT, OFF(export_batch_ms), 0, 3600000,
+	  "send a partial batch once its first line waited this long (default 1000)" },
+	{ "export-cursor", OPT_STR, OFF(export_cursor), 0, CONFIG_STR_MAX,
+	  "file with the shipped position (default LOG.cursor)" },
+	{ "export-dead-letter", OPT_STR, OFF(export_dead_letter), 0,
+	  CONFIG_STR_MAX, "batches the store rejected with a 4xx (default LOG.dead)" },
+	{ "export-disk-cap-bytes", OPT_UINT, OFF(export_disk_cap_bytes), 4096,
+	  UINT64_MAX, "log files may exceed the rotation plan while not shipped,"
+	  " up to this total; then the oldest goes (default 2147483648)" },
+	{ "export-timeout-ms", OPT_UINT, OFF(export_timeout_ms), 100, 600000,
+	  "limit for one request, DNS to response (default 10000)" },
+	{ "export-retry-max-ms", OPT_UINT, OFF(export_retry_max_ms), 100,
+	  3600000, "longest wait between retries (default 30000)" },
 };
 
 #define N_OPTIONS (sizeof options / sizeof options[0])
@@ -124,6 +157,15 @@ static void set_defaults(struct config *c)
 	c->announce_per_round = 4;
 	c->announce_linger_ms = 30000;
 	c->announce_redial_s = 21600;
+	snprintf(c->export_format, sizeof c->export_format, "ndjson");
+	snprintf(c->export_ca, sizeof c->export_ca,
+	    "/etc/ssl/certs/ca-certificates.crt");
+	c->export_batch_lines = 500;
+	c->export_batch_bytes = 1u << 20;
+	c->export_batch_ms = 1000;
+	c->export_disk_cap_bytes = 2ull << 30;
+	c->export_timeout_ms = 10000;
+	c->export_retry_max_ms = 30000;
 }
 
 int parse_host_port(const char *s, struct listen_addr *out)
@@ -333,6 +375,12 @@ enum config_result config_load(struct config *c, int argc, char **argv)
 	enum config_result r = load_argv(c, argc, argv);
 	if (r != CONFIG_RUN)
 		return r;
+	if (strcmp(c->export_format, "ndjson") != 0 &&
+	    strcmp(c->export_format, "firestore") != 0) {
+		fprintf(stderr, "kaspa-sensor: --export-format: ndjson or"
+		    " firestore, not '%s'\n", c->export_format);
+		return CONFIG_EXIT_USAGE;
+	}
 	if (c->n_listen == 0) {
 		parse_host_port("[::]:16111", &c->listen[c->n_listen++]);
 		parse_host_port("0.0.0.0:16111", &c->listen[c->n_listen++]);

@@ -51,6 +51,21 @@ struct config {
 	uint64_t announce_per_round;
 	uint64_t announce_linger_ms;
 	uint64_t announce_redial_s;
+	/* export.c */
+	char export_url[1024];
+	char export_format[16];           /* ndjson | firestore */
+	char export_ca[CONFIG_STR_MAX];
+	char export_header_file[CONFIG_STR_MAX];
+	char export_credentials[CONFIG_STR_MAX];
+	char export_cursor[CONFIG_STR_MAX];
+	char export_dead_letter[CONFIG_STR_MAX];
+	bool export_allow_http;
+	uint64_t export_batch_lines;
+	uint64_t export_batch_bytes;
+	uint64_t export_batch_ms;
+	uint64_t export_disk_cap_bytes;
+	uint64_t export_timeout_ms;
+	uint64_t export_retry_max_ms;
 };
 
 enum config_result { CONFIG_RUN, CONFIG_EXIT_OK, CONFIG_EXIT_USAGE };

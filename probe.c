@@ -19,6 +19,8 @@
  * probed again, while several nodes behind one IP each get their own.
  * Direct-mapped: a collision just means one more probe. */
 #define CACHE_SLOTS 4096
+/* Distinct IPs among a probe's targets: the peer's, an advertised one. */
+#define PROBE_IPS 2
 #define P2P_PATH "/protowire.P2P/MessageStream"
 
 enum probe_state { PROBE_CONNECTING, PROBE_VERIFYING };
@@ -27,7 +29,6 @@ struct cache_entry {
 	struct ip_key ip;
 	uint8_t id[KASPA_ID_LEN];
 	int64_t until_ms;          /* 0 = empty */
-	bool pending;              /* a probe of this IP is running */
 	const char *classification;
 	const char *reason;
 	char target[ADDR_TEXT_MAX];
@@ -39,6 +40,9 @@ struct prober {
 	uint8_t probe_id[KASPA_ID_LEN];  /* not the sensor's: see probe.h */
 	uint64_t active;
 	struct probe *probes;
+	/* IPs some running probe dials: one probe per IP at a time, so
+	 * connections with ever new ids cannot multiply the dialing. */
+	struct ipmap busy;
 	struct cache_entry cache[CACHE_SLOTS];
 };
 
@@ -69,6 +73,8 @@ struct probe {
 	struct probe_report report;
 	struct target targets[PROBE_TARGETS];
 	unsigned n_targets;
+	struct ip_key ips[PROBE_IPS];   /* counted in prober.busy */
+	unsigned n_ips;
 	unsigned cur;
 	enum probe_state state;
 	int fd;
@@ -101,9 +107,7 @@ static struct cache_entry *cache_find(struct prober *pr,
 {
 	struct cache_entry *e = cache_slot(pr, req);
 	if (memcmp(&e->ip, &req->ip, sizeof req->ip) != 0 ||
-	    memcmp(e->id, req->id, sizeof e->id) != 0)
-		return NULL;
-	if (!e->pending && e->until_ms <= now)
+	    memcmp(e->id, req->id, sizeof e->id) != 0 || e->until_ms <= now)
 		return NULL;
 	return e;
 }
@@ -162,7 +166,9 @@ static bool all_attempts(const struct probe_report *r, const char *connect)
 
 /* Public only on proof: the node answered with its own id (or, with
  * verification off, something accepted the connection).  Private when
- * every target failed to connect or another node answered. */
+ * the network answered "no" for every target (refused, timeout,
+ * unreachable, reset) or another node answered.  A local failure
+ * ("error": no socket, no loop slot, our own firewall) proves nothing. */
 static void classify(struct probe *p)
 {
 	struct probe_report *r = &p->report;
@@ -186,6 +192,8 @@ static void classify(struct probe *p)
 		r->reason = "open_different_node";
 	} else if (any_attempt(r, "connected", NULL)) {
 		r->reason = "open_not_kaspa";
+	} else if (any_attempt(r, "error", NULL)) {
+		r->reason = "probe_error";
 	} else {
 		r->classification = "private";
 		r->reason = all_attempts(r, "refused") ? "all_refused" :
@@ -193,7 +201,8 @@ static void classify(struct probe *p)
 	}
 }
 
-static void probe_end(struct probe *p)
+/* The verdict: classified, cached, the probe off the running list. */
+static void probe_finish(struct probe *p)
 {
 	struct prober *pr = p->pr;
 	struct probe_report *r = &p->report;
@@ -203,12 +212,12 @@ static void probe_end(struct probe *p)
 	r->duration_us = now_us() - p->started_us;
 	e->ip = p->req.ip;
 	memcpy(e->id, p->req.id, sizeof e->id);
-	e->pending = false;
 	e->until_ms = now_ms() + (int64_t)pr->cfg.cache_ttl_ms;
 	e->classification = r->classification;
 	e->reason = r->reason;
 	snprintf(e->target, sizeof e->target, "%s", r->target);
-	p->done(p->ctx, r);
+	for (unsigned i = 0; i < p->n_ips; i++)
+		ipmap_dec(&pr->busy, &p->ips[i]);
 	if (p->prev)
 		p->prev->next = p->next;
 	else
@@ -216,6 +225,12 @@ static void probe_end(struct probe *p)
 	if (p->next)
 		p->next->prev = p->prev;
 	pr->active--;
+}
+
+static void probe_end(struct probe *p)
+{
+	probe_finish(p);
+	p->done(p->ctx, &p->report);
 	free(p);
 }
 
@@ -436,8 +451,9 @@ static void probe_event(struct loop *l, int slot, short revents, void *ud)
 		on_verify_event(p, revents);
 }
 
-/* Connect to targets in turn until one is pending or none is left. */
-static void try_next(struct probe *p)
+/* Connect to targets in turn until one is pending (true) or none is
+ * left or the budget is spent (false). */
+static bool connect_next(struct probe *p)
 {
 	while (p->cur < p->n_targets && now_ms() < p->budget_end_ms) {
 		const struct target *t = &p->targets[p->cur++];
@@ -474,9 +490,15 @@ static void try_next(struct probe *p)
 		int64_t limit = now_ms() + (int64_t)p->pr->cfg.connect_timeout_ms;
 		loop_set_deadline(p->pr->loop, p->slot,
 		    limit < p->budget_end_ms ? limit : p->budget_end_ms);
-		return;
+		return true;
 	}
-	probe_end(p);
+	return false;
+}
+
+static void try_next(struct probe *p)
+{
+	if (!connect_next(p))
+		probe_end(p);
 }
 
 /* ---- API ---- */
@@ -490,7 +512,9 @@ struct prober *prober_new(const struct probe_config *cfg, struct loop *l)
 	pr->cfg = *cfg;
 	pr->loop = l;
 	if (getrandom(pr->probe_id, sizeof pr->probe_id, 0) !=
-	    (ssize_t)sizeof pr->probe_id) {
+	    (ssize_t)sizeof pr->probe_id ||
+	    ipmap_init(&pr->busy, (uint32_t)(cfg->max_concurrent * PROBE_IPS))
+	    != 0) {
 		free(pr);
 		return NULL;
 	}
@@ -507,7 +531,38 @@ void prober_free(struct prober *pr)
 		p->aborted = true;
 		probe_end(p);
 	}
+	ipmap_free(&pr->busy);
 	free(pr);
+}
+
+/* Count the targets' distinct IPs (at most PROBE_IPS: the peer's and an
+ * advertised one) as busy; false, nothing counted, if a running probe
+ * already dials one of them. */
+static bool claim_ips(struct probe *p)
+{
+	struct ipmap *busy = &p->pr->busy;
+
+	p->n_ips = 0;
+	for (unsigned i = 0; i < p->n_targets; i++) {
+		const struct ip_key *ip = &p->targets[i].ip;
+		bool listed = false;
+		for (unsigned j = 0; j < p->n_ips; j++)
+			listed = listed || memcmp(&p->ips[j], ip, sizeof *ip) == 0;
+		if (listed)
+			continue;
+		if (ipmap_get(busy, ip) > 0 || p->n_ips == PROBE_IPS)
+			return false;
+		p->ips[p->n_ips++] = *ip;
+	}
+	for (unsigned j = 0; j < p->n_ips; j++) {
+		if (ipmap_inc(busy, &p->ips[j]) == 0) {  /* sized not to fill */
+			while (j-- > 0)
+				ipmap_dec(busy, &p->ips[j]);
+			p->n_ips = 0;
+			return false;
+		}
+	}
+	return true;
 }
 
 /* A verdict that needs no dialing. */
@@ -530,8 +585,6 @@ bool probe_start(struct prober *pr, const struct probe_request *req,
 	if (!pr->cfg.enabled)
 		return verdict_now(now, "unknown", "probe_disabled");
 	if ((e = cache_find(pr, req, t)) != NULL) {
-		if (e->pending)
-			return verdict_now(now, "unknown", "rate_limited");
 		now->cached_reason = e->reason;
 		snprintf(now->target, sizeof now->target, "%s", e->target);
 		return verdict_now(now, e->classification, "cached");
@@ -548,19 +601,23 @@ bool probe_start(struct prober *pr, const struct probe_request *req,
 	p->started_us = now_us();
 	p->budget_end_ms = t + (int64_t)pr->cfg.budget_ms;
 	plan_targets(p);
-	if (p->n_targets == 0) {
+	if (p->n_targets == 0 || !claim_ips(p)) {
+		const char *reason = p->n_targets == 0 ?
+		    "no_routable_target" : "rate_limited";
 		free(p);
-		return verdict_now(now, "unknown", "no_routable_target");
+		return verdict_now(now, "unknown", reason);
 	}
-	e = cache_slot(pr, req);
-	e->ip = req->ip;
-	memcpy(e->id, req->id, sizeof e->id);
-	e->pending = true;
 	p->next = pr->probes;
 	if (pr->probes)
 		pr->probes->prev = p;
 	pr->probes = p;
 	pr->active++;
-	try_next(p);
-	return true;
+	if (connect_next(p))
+		return true;
+	/* Every connect() failed at once: the verdict is already known, and
+	 * done must not run before probe_start returns. */
+	probe_finish(p);
+	*now = p->report;
+	free(p);
+	return false;
 }

@@ -76,8 +76,10 @@ struct prober *prober_new(const struct probe_config *cfg, struct loop *l);
 void prober_free(struct prober *pr);
 
 /* Start a probe.  Returns true if it runs (done is called later, from the
- * loop), false if the verdict is already in *now (disabled, cached,
- * rate limited, no target). */
+ * loop, never from inside probe_start), false if the verdict is already
+ * in *now (disabled, cached, no target, every connect() failed at once,
+ * or rate limited: probe_max running, or one already dials one of this
+ * probe's IPs). */
 bool probe_start(struct prober *pr, const struct probe_request *req,
     probe_done_fn done, void *ctx, struct probe_report *now);
 

@@ -3,9 +3,10 @@ against real listeners.
 
 Everything runs inside a network namespace of our own when we may create
 one (root, iproute2, iptables): its loopback is ours alone, so no other
-engineer's listener on 16111 can answer a probe, and an iptables rule in
-it drops SYNs to DROP_NET, which is how a target that times out is built.
-Without a namespace the cases that need dropped SYNs are skipped, the
+engineer's listener on 16111 can answer a probe, and iptables rules in it
+drop SYNs to DROP_NET (a target that times out); routing rules in it can
+forbid dialing DENY_NET (connect() fails at once: a local failure).
+Without a namespace the cases that need these rules are skipped, the
 others run on the shared loopback.  Each case uses its own source IP and
 peer id, so the probe cache and the rate limit do not mix cases.
 
@@ -30,6 +31,7 @@ from common import H2Transport, InteropCase, PeerOptions, Sensor
 from peers.handshake import Handshake
 
 DROP_NET = "127.0.9.0/24"        # SYNs to these are dropped in our netns
+DENY_NET = "127.0.10.0/24"       # routing prohibits dialing these: EACCES
 BUDGET_MS = 2000                 # the sensor's defaults: the brief's < 1 s
 TIMEOUT_MS = 800                 # per target, <= 2 s per probe
 SLACK_MS = 300                   # poll loop and a loaded 2-core machine
@@ -75,6 +77,10 @@ class OwnNetns:
             self._run(*inside, "ip", "link", "set", "lo", "up")
             self._run(*inside, "iptables", "-A", "INPUT", "-d", DROP_NET,
                       "-p", "tcp", "--syn", "-j", "DROP")
+            # The local table after room for rules of our own (deny()).
+            self._run(*inside, "ip", "rule", "add", "pref", "100",
+                      "lookup", "local")
+            self._run(*inside, "ip", "rule", "del", "pref", "0")
             self.home = os.open("/proc/thread-self/ns/net", os.O_RDONLY)
             fd = os.open("/run/netns/" + self.name, os.O_RDONLY)
             try:
@@ -85,6 +91,20 @@ class OwnNetns:
             self.leave()
             return "cannot build a namespace: %s" % e
         return None
+
+    def deny(self, server_port):
+        """Until allow(): connect() to DENY_NET fails with EACCES, except
+        for replies from server_port (a peer there can still connect)."""
+        self._run("ip", "rule", "add", "pref", "10", "to", DENY_NET,
+                  "ipproto", "tcp", "sport", str(server_port),
+                  "lookup", "local")
+        self._run("ip", "rule", "add", "pref", "11", "to", DENY_NET,
+                  "prohibit")
+
+    def allow(self):
+        for pref in ("10", "11"):
+            subprocess.run(["ip", "rule", "del", "pref", pref],
+                           capture_output=True, timeout=20)
 
     def leave(self):
         if self.home is not None:
@@ -324,7 +344,8 @@ class RefServerGzip(ProbeCase):
         ref = self.start_ref("127.0.0.1", node_id)
         t = H2Transport("127.0.0.1", ref.port, gzip=True)
         self.addCleanup(t.close)
-        t.send(Handshake(t, PeerOptions()).version())
+        # It speaks first; sending nothing keeps its (tiny, uncompressed)
+        # Verack out of the way.
         m = t.recv(3)
         self.assertEqual(m.WhichOneof("payload"), "version")
         self.assertEqual(m.version.id, node_id)
@@ -456,11 +477,13 @@ class Verdicts(ProbeCase):
         port = 17000
         t0 = time.monotonic()
         first = open_peer(self.sensor, src, node_id, (ip_bytes(src), port))
-        # The same node again while its probe runs: not probed twice.
-        second = peer_once(self.sensor, src, node_id, (ip_bytes(src), port))
-        rec2 = self.line(second, timeout=1.0)
-        self.assert_verdict(rec2, "unknown", "rate_limited")
-        self.assert_no_probe(rec2)
+        # The same node again, or another id from that IP, while its probe
+        # runs: one probe per IP at a time.
+        for again in (node_id, os.urandom(16)):
+            rec2 = self.line(peer_once(self.sensor, src, again,
+                                       (ip_bytes(src), port)), timeout=1.0)
+            self.assert_verdict(rec2, "unknown", "rate_limited")
+            self.assert_no_probe(rec2)
         first.close()
         rec = self.line((src, first.local_port))
         elapsed = time.monotonic() - t0
@@ -478,6 +501,25 @@ class Verdicts(ProbeCase):
         self.assert_verdict(rec3, "private", "cached")
         self.assertEqual(rec3["cached_reason"], "all_timeout")
         self.assert_no_probe(rec3)
+
+
+    @needs_drop
+    def test_local_failure_is_unknown(self):
+        """Every connect() fails at once (our own routing forbids it): the
+        verdict is written at once, and it is not "private"."""
+        src = "127.0.10.1"
+        NETNS.deny(self.sensor.port)
+        self.addCleanup(NETNS.allow)
+        peer = peer_once(self.sensor, src, os.urandom(16),
+                         (ip_bytes(src), 17000))
+        rec = self.line(peer, timeout=1.0)
+        self.assert_verdict(rec, "unknown", "probe_error")
+        self.assertEqual([(a["target"], a["connect"], a["rtt_ms"])
+                          for a in rec["probe_attempts"]],
+                         [("%s:17000" % src, "error", None),
+                          ("%s:16111" % src, "error", None),
+                          ("%s:%d" % peer, "error", None)])
+        self.assertLess(rec["probe_ms"], 100)
 
 
 class Options(ProbeCase):
@@ -552,10 +594,10 @@ class Load(ProbeCase):
     WORKERS = 16
 
     def run_batch(self, sensor):
-        """N handshakes from 16 source IPs in DROP_NET, 16 at a time;
-        returns their NDJSON lines."""
+        """N handshakes, each from its own IP in DROP_NET (one probe per
+        IP at a time), WORKERS at a time; returns their NDJSON lines."""
         def one(i):
-            src = "127.0.9.%d" % (10 + i % self.WORKERS)
+            src = "127.0.9.%d" % (10 + i)
             return peer_once(sensor, src, os.urandom(16))
         with ThreadPoolExecutor(self.WORKERS) as pool:
             peers = set(pool.map(one, range(self.N)))
@@ -590,10 +632,10 @@ class Load(ProbeCase):
 
     @needs_drop
     def test_probes_do_not_slow_handshakes(self):
-        plain = Sensor(max_conns_per_ip=256)          # --no-probe
+        plain = Sensor()          # --no-probe
         self.addCleanup(plain.stop)
         base = self.run_batch(plain)
-        probing = self.start_sensor(max_conns_per_ip=256)
+        probing = self.start_sensor()
         loaded = self.run_batch(probing)
         for r in loaded:
             self.assert_verdict(r, "private", "all_timeout")

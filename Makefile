@@ -21,18 +21,24 @@ PROTO_C  := $(GEN)/kaspa.pb.c
 SRCS     := sensor.c config.c loop.c ipmap.c addr.c peer.c probe.c client.c crawl.c report.c announce.c h2.c hpack.c inflate.c kaspa_pb.c ndjson.c metrics.c
 OBJS     := $(SRCS:%.c=$(B)/musl/%.o) $(B)/musl/kaspa.pb.o
 
-APT_PKGS := build-essential musl-tools nanopb libnanopb-dev libbearssl-dev \
+DEB_ARCH := $(shell dpkg --print-architecture)
+APT_PKGS := build-essential musl-tools nanopb libnanopb-dev:$(DEB_ARCH) \
+            libbearssl-dev:$(DEB_ARCH) \
             libcmocka-dev protobuf-compiler python3-protobuf python3-grpcio \
             python3-h2 python3-hpack zlib1g-dev clang libclang-rt-14-dev \
-            iproute2 iptables
+            iproute2 iptables \
+            ca-certificates gcc-aarch64-linux-gnu musl-dev:arm64 \
+            libbearssl-dev:arm64 libnanopb-dev:arm64 qemu-user-static
 
 SUDO     := $(shell [ "$$(id -u)" -eq 0 ] || echo sudo)
 
-.PHONY: all deps run test unit interop fuzz fuzz-smoke robust clean
+.PHONY: all deps run test unit interop fuzz fuzz-smoke robust clean arm64 test-scratch test-arm64
 all: kaspa-sensor
 
 # Install what is missing (Debian); quiet when everything is there.
 deps:
+	@dpkg --print-foreign-architectures | grep -qx arm64 || \
+		$(SUDO) dpkg --add-architecture arm64   # *:arm64 packages below
 	@missing=$$(for p in $(APT_PKGS); do dpkg -s $$p >/dev/null 2>&1 || echo $$p; done); \
 	if [ -n "$$missing" ]; then \
 		echo "installing:" $$missing; \
@@ -58,9 +64,31 @@ $(B)/musl/kaspa.pb.o: $(PROTO_C) $(INC)/.stamp
 	$(MUSL_CC) $(CSTD) $(OPT) $(PB_DEFS) -I$(INC) -I$(GEN) -c $< -o $@
 
 # libprotobuf-nanopb.a is built for glibc but uses no libc beyond mem*.
+# PROD_LIBS: the static libraries the product links (arm64 links the same).
+PROD_LIBS := $(PB_LIB)
 kaspa-sensor: $(OBJS)
-	$(MUSL_CC) -static -s -Wl,--gc-sections -o $@ $(OBJS) $(PB_LIB)
+	$(MUSL_CC) -static -s -Wl,--gc-sections -o $@ $(OBJS) $(PROD_LIBS)
 	@echo "$@: $$(stat -c %s $@) bytes"
+
+# ---- arm64: the same sources and libraries, cross-built with Debian's
+# aarch64 musl (musl-dev:arm64, libs from the arm64 -dev packages) ----
+A64_CC   := aarch64-linux-musl-gcc
+A64_OBJS := $(SRCS:%.c=$(B)/arm64/%.o) $(B)/arm64/kaspa.pb.o
+A64_LIBS := $(subst $(LIBDIR),/usr/lib/aarch64-linux-gnu,$(PROD_LIBS))
+
+$(B)/arm64/%.o: %.c $(INC)/.stamp $(PROTO_C) $(wildcard *.h)
+	@mkdir -p $(@D)
+	$(A64_CC) $(CSTD) $(WARN) $(OPT) $(PB_DEFS) -I$(INC) -I$(GEN) -I. -c $< -o $@
+
+$(B)/arm64/kaspa.pb.o: $(PROTO_C) $(INC)/.stamp
+	@mkdir -p $(@D)
+	$(A64_CC) $(CSTD) $(OPT) $(PB_DEFS) -I$(INC) -I$(GEN) -c $< -o $@
+
+kaspa-sensor-arm64: $(A64_OBJS)
+	$(A64_CC) -static -s -Wl,--gc-sections -o $@ $(A64_OBJS) $(A64_LIBS)
+	@echo "$@: $$(stat -c %s $@) bytes"
+
+arm64: kaspa-sensor-arm64
 
 run: deps kaspa-sensor
 	mkdir -p data
@@ -71,7 +99,7 @@ TCC      := gcc
 TFLAGS   := $(CSTD) $(WARN) -g -O1 -fsanitize=address,undefined \
             -fno-sanitize-recover=all $(PB_DEFS) -I. -I$(GEN)
 
-UNIT     := hpack inflate h2 kaspa_pb ndjson ipmap addr report
+UNIT     := hpack inflate h2 kaspa_pb ndjson ipmap addr report metrics
 test_hpack_DEPS    := hpack.c
 test_inflate_DEPS  := inflate.c
 test_inflate_LIBS  := -lz
@@ -82,6 +110,7 @@ test_kaspa_pb_LIBS := $(PB_LIB)
 test_ndjson_DEPS   := ndjson.c
 test_ipmap_DEPS    := ipmap.c
 test_addr_DEPS     := addr.c
+test_metrics_DEPS  := metrics.c config.c loop.c
 REPORT_DEPS        := report.c client.c config.c addr.c loop.c h2.c hpack.c \
                       inflate.c kaspa_pb.c $(PROTO_C)
 test_report_DEPS   := $(REPORT_DEPS)
@@ -103,7 +132,7 @@ interop: kaspa-sensor
 FCC      := clang
 FFLAGS   := $(CSTD) $(WARN) -g -O1 -fsanitize=fuzzer,address,undefined \
             $(PB_DEFS) -I. -I$(GEN)
-FUZZ     := hpack inflate kaspa_pb ndjson h2 config report
+FUZZ     := hpack inflate kaspa_pb ndjson h2 config report metrics
 fuzz_hpack_DEPS    := hpack.c
 fuzz_inflate_DEPS  := inflate.c
 fuzz_inflate_LIBS  := -lz
@@ -112,6 +141,7 @@ fuzz_kaspa_pb_LIBS := $(PB_LIB)
 fuzz_ndjson_DEPS   := ndjson.c
 fuzz_h2_DEPS       := h2.c hpack.c inflate.c
 fuzz_config_DEPS   := config.c
+fuzz_metrics_DEPS  := metrics.c config.c loop.c
 fuzz_config_RUN    := -close_fd_mask=3
 fuzz_report_DEPS   := $(REPORT_DEPS)
 fuzz_report_LIBS   := $(PB_LIB) -lz
@@ -143,11 +173,20 @@ fuzz-smoke:
 robust: kaspa-sensor
 	/usr/bin/python3 test/robust/run_all.py
 
+# ---- fleet: the scratch image's root in a chroot (root only), and the
+# arm64 binary under qemu; both complete real handshakes ----
+test-scratch: kaspa-sensor
+	/usr/bin/python3 -m unittest discover -v -s test/fleet -p test_scratch.py
+
+test-arm64: kaspa-sensor-arm64
+	/usr/bin/python3 -m unittest discover -v -s test/fleet -p test_arm64.py
+
 test: deps
 	$(MAKE) unit
 	$(MAKE) interop
 	$(MAKE) fuzz-smoke
 	$(MAKE) robust
+	$(MAKE) test-scratch test-arm64
 
 clean:
 	rm -rf $(B) kaspa-sensor

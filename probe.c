@@ -206,16 +206,19 @@ static void probe_finish(struct probe *p)
 {
 	struct prober *pr = p->pr;
 	struct probe_report *r = &p->report;
-	struct cache_entry *e = cache_slot(pr, &p->req);
 
 	classify(p);
 	r->duration_us = now_us() - p->started_us;
-	e->ip = p->req.ip;
-	memcpy(e->id, p->req.id, sizeof e->id);
-	e->until_ms = now_ms() + (int64_t)pr->cfg.cache_ttl_ms;
-	e->classification = r->classification;
-	e->reason = r->reason;
-	snprintf(e->target, sizeof e->target, "%s", r->target);
+	/* A local failure says nothing about the node: try again next time. */
+	if (strcmp(r->reason, "probe_error") != 0) {
+		struct cache_entry *e = cache_slot(pr, &p->req);
+		e->ip = p->req.ip;
+		memcpy(e->id, p->req.id, sizeof e->id);
+		e->until_ms = now_ms() + (int64_t)pr->cfg.cache_ttl_ms;
+		e->classification = r->classification;
+		e->reason = r->reason;
+		snprintf(e->target, sizeof e->target, "%s", r->target);
+	}
 	for (unsigned i = 0; i < p->n_ips; i++)
 		ipmap_dec(&pr->busy, &p->ips[i]);
 	if (p->prev)

@@ -507,11 +507,10 @@ class Verdicts(ProbeCase):
     def test_local_failure_is_unknown(self):
         """Every connect() fails at once (our own routing forbids it): the
         verdict is written at once, and it is not "private"."""
-        src = "127.0.10.1"
+        src, node_id = "127.0.10.1", os.urandom(16)
         NETNS.deny(self.sensor.port)
         self.addCleanup(NETNS.allow)
-        peer = peer_once(self.sensor, src, os.urandom(16),
-                         (ip_bytes(src), 17000))
+        peer = peer_once(self.sensor, src, node_id, (ip_bytes(src), 17000))
         rec = self.line(peer, timeout=1.0)
         self.assert_verdict(rec, "unknown", "probe_error")
         self.assertEqual([(a["target"], a["connect"], a["rtt_ms"])
@@ -520,6 +519,11 @@ class Verdicts(ProbeCase):
                           ("%s:16111" % src, "error", None),
                           ("%s:%d" % peer, "error", None)])
         self.assertLess(rec["probe_ms"], 100)
+        # Not cached: once the routes allow it, the node is probed again.
+        NETNS.allow()
+        rec = self.line(peer_once(self.sensor, src, node_id,
+                                  (ip_bytes(src), 17000)))
+        self.assert_verdict(rec, "private", "all_refused")
 
 
 class Options(ProbeCase):

@@ -26,6 +26,7 @@
 
 #define ACCEPT_BURST 64     /* accepts per wake-up, so peers get a turn */
 #define EXTRA_SLOTS 64      /* listeners, the signal pipe, refused accepts */
+#define ACCEPT_PAUSE_MS 100 /* out of fds or memory: let some close first */
 
 static int signal_pipe[2] = { -1, -1 };
 
@@ -86,9 +87,11 @@ static void on_accept(struct loop *l, int slot, short revents, void *ud)
 {
 	struct sensor *s = ud;
 	int lfd = -1;
-	(void)l;
-	(void)revents;
 
+	if (revents == 0) {           /* the pause below is over */
+		loop_set_events(l, slot, POLLIN);
+		return;
+	}
 	for (int i = 0; i < s->n_listeners; i++)
 		if (s->listener_slot[i] == slot)
 			lfd = s->listener_fd[i];
@@ -97,6 +100,17 @@ static void on_accept(struct loop *l, int slot, short revents, void *ud)
 		socklen_t len = sizeof sa;
 		int fd = accept4(lfd, (struct sockaddr *)&sa, &len,
 		    SOCK_NONBLOCK | SOCK_CLOEXEC);
+		if (fd < 0 && (errno == EMFILE || errno == ENFILE ||
+		    errno == ENOBUFS || errno == ENOMEM)) {
+			/* The connection stays queued and the listener stays
+			 * readable: polling it now would spin. */
+			fprintf(stderr, "kaspa-sensor: %s: %s, %u connections"
+			    " open: pausing accepts for %d ms\n", __func__,
+			    strerror(errno), s->n_peers, ACCEPT_PAUSE_MS);
+			loop_set_events(l, slot, 0);
+			loop_set_deadline(l, slot, now_ms() + ACCEPT_PAUSE_MS);
+			return;
+		}
 		if (fd < 0) {
 			if (errno != EAGAIN && errno != EWOULDBLOCK &&
 			    errno != EINTR && errno != ECONNABORTED)

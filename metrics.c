@@ -242,17 +242,28 @@ static void render_export(struct out *o, const struct metrics_export *e)
 {
 	if (!e->present)
 		return;
-	family(o, "kaspa_sensor_export_lag_seconds", "gauge",
-	    "Age of the oldest log line not exported yet.");
-	put(o, "kaspa_sensor_export_lag_seconds ");
-	put_seconds(o, e->lag_ms > 0 ? (uint64_t)e->lag_ms : 0, 1000);
+	scalar(o, "kaspa_sensor_export_failing", "gauge",
+	    "1 while the last export attempt failed.", e->failing);
+	scalar(o, "kaspa_sensor_export_lag_bytes", "gauge",
+	    "Log bytes after the export cursor.", e->lag_bytes);
+	scalar(o, "kaspa_sensor_export_lag_lines", "gauge",
+	    "Log lines read but not exported yet.", e->lag_lines);
+	family(o, "kaspa_sensor_export_last_success_timestamp_seconds", "gauge",
+	    "Unix time of the last accepted batch (0: never).");
+	put(o, "kaspa_sensor_export_last_success_timestamp_seconds ");
+	put_seconds(o, e->last_success_ms > 0 ? (uint64_t)e->last_success_ms :
+	    0, 1000);
 	put(o, "\n");
-	scalar(o, "kaspa_sensor_export_backlog_bytes", "gauge",
-	    "Log bytes not exported yet.", e->backlog_bytes);
 	scalar(o, "kaspa_sensor_export_lines_total", "counter",
-	    "Log lines exported.", e->exported_lines);
-	scalar(o, "kaspa_sensor_export_failures_total", "counter",
-	    "Failed export attempts.", e->failures);
+	    "Log lines exported.", e->lines_ok);
+	scalar(o, "kaspa_sensor_export_batches_total", "counter",
+	    "Batches the store accepted.", e->batches_ok);
+	scalar(o, "kaspa_sensor_export_retries_total", "counter",
+	    "Failed export attempts that will be retried.", e->retries);
+	scalar(o, "kaspa_sensor_export_dead_lines_total", "counter",
+	    "Lines parked in the dead-letter file.", e->dead_lines);
+	scalar(o, "kaspa_sensor_export_dropped_lines_total", "counter",
+	    "Lines deleted unshipped under the disk cap.", e->dropped_lines);
 }
 
 size_t metrics_render(const struct metrics *m, char *buf, size_t cap)

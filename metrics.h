@@ -50,13 +50,18 @@ struct metrics_histogram {
 	uint64_t sum_us;
 };
 
-/* Set by the exporter (export.c) through metrics_export_set. */
+/* The exporter's state (export.h's struct export_status), copied in by
+ * the sensor's refresh callback through metrics_export_set. */
 struct metrics_export {
 	bool present;                 /* no export metrics until first set */
-	int64_t lag_ms;               /* age of the oldest line not exported */
-	uint64_t backlog_bytes;       /* log bytes not exported yet */
-	uint64_t exported_lines;      /* counter */
-	uint64_t failures;            /* counter: failed export attempts */
+	bool failing;                 /* the last attempt failed */
+	uint64_t lag_bytes;           /* log bytes after the cursor */
+	uint64_t lag_lines;           /* lines read, not shipped yet */
+	int64_t last_success_ms;      /* Unix time; 0: never */
+	uint64_t lines_ok, batches_ok;
+	uint64_t retries;             /* failed attempts, retried */
+	uint64_t dead_lines;          /* parked in the dead-letter file */
+	uint64_t dropped_lines;       /* deleted unshipped (disk cap) */
 };
 
 struct metrics {

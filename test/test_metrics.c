@@ -316,21 +316,33 @@ static void test_escaping(void **state)
 static void test_export_block(void **state)
 {
 	static struct metrics m;
-	struct metrics_export e = { .lag_ms = 61234, .backlog_bytes = 4096,
-	    .exported_lines = 17, .failures = 2 };
+	struct metrics_export e = { .failing = true, .lag_bytes = 4096,
+	    .lag_lines = 9, .last_success_ms = 1795450051234, .lines_ok = 17,
+	    .batches_ok = 3, .retries = 2, .dead_lines = 5, .dropped_lines = 1 };
 	(void)state;
 
 	metrics_init(&m, "v", "s", "n");
 	metrics_export_set(&m, &e);
 	const char *t = render(&m);
-	assert_has_line(t, "# TYPE kaspa_sensor_export_lag_seconds gauge");
-	assert_has_line(t, "kaspa_sensor_export_lag_seconds 61.234000");
-	assert_has_line(t, "kaspa_sensor_export_backlog_bytes 4096");
+	assert_has_line(t, "kaspa_sensor_export_failing 1");
+	assert_has_line(t, "kaspa_sensor_export_lag_bytes 4096");
+	assert_has_line(t, "kaspa_sensor_export_lag_lines 9");
+	assert_has_line(t, "# TYPE kaspa_sensor_export_last_success_timestamp_"
+	    "seconds gauge");
+	assert_has_line(t, "kaspa_sensor_export_last_success_timestamp_seconds "
+	    "1795450051.234000");
 	assert_has_line(t, "kaspa_sensor_export_lines_total 17");
-	assert_has_line(t, "kaspa_sensor_export_failures_total 2");
-	e.lag_ms = -5;      /* clock step: never a negative lag */
+	assert_has_line(t, "kaspa_sensor_export_batches_total 3");
+	assert_has_line(t, "kaspa_sensor_export_retries_total 2");
+	assert_has_line(t, "kaspa_sensor_export_dead_lines_total 5");
+	assert_has_line(t, "kaspa_sensor_export_dropped_lines_total 1");
+	e.last_success_ms = 0;      /* never */
+	e.failing = false;
 	metrics_export_set(&m, &e);
-	assert_has_line(render(&m), "kaspa_sensor_export_lag_seconds 0.000000");
+	t = render(&m);
+	assert_has_line(t, "kaspa_sensor_export_last_success_timestamp_seconds "
+	    "0.000000");
+	assert_has_line(t, "kaspa_sensor_export_failing 0");
 }
 
 /* Every cut of the buffer either fits the whole text or fails cleanly. */
@@ -356,9 +368,11 @@ static void test_worst_case_fits(void **state)
 {
 	static struct metrics m;
 	char a[METRICS_LABEL_MAX], b[METRICS_LABEL_MAX];
-	struct metrics_export e = { .lag_ms = INT64_MAX,
-	    .backlog_bytes = UINT64_MAX, .exported_lines = UINT64_MAX,
-	    .failures = UINT64_MAX };
+	struct metrics_export e = { .failing = true, .lag_bytes = UINT64_MAX,
+	    .lag_lines = UINT64_MAX, .last_success_ms = INT64_MAX,
+	    .lines_ok = UINT64_MAX, .batches_ok = UINT64_MAX,
+	    .retries = UINT64_MAX, .dead_lines = UINT64_MAX,
+	    .dropped_lines = UINT64_MAX };
 	char id[256];
 	(void)state;
 

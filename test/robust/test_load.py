@@ -5,6 +5,7 @@ import collections
 import os
 import select
 import signal
+import subprocess
 import time
 
 from util import (H2Transport, Hammer, Handshake, InteropCase, PeerOptions, Sensor,
@@ -108,6 +109,43 @@ class Flood(InteropCase):
         self.assertGreaterEqual(outcomes["conn_limit"], self.FLOOD - held,
                                 outcomes)
         self.assertEqual(outcomes["ok"], self.IN_PROGRESS, outcomes)
+
+
+def cpu_seconds(pid):
+    """utime + stime of a process."""
+    with open("/proc/%d/stat" % pid) as f:
+        fields = f.read().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+class OutOfFds(InteropCase):
+    FDS = 40            # RLIMIT_NOFILE given to the running sensor
+    CONNS = 60
+
+    def test_no_spin_and_queued_connections_served_later(self):
+        self.sensor = Sensor("--max-conns", "1000", max_conns_per_ip=100000,
+                             timing={"stage_timeout_ms": 1500})
+        pid = self.sensor.proc.pid
+        subprocess.run(["prlimit", "--pid", str(pid), "--nofile=%d:%d"
+                        % (self.FDS, self.FDS)], check=True, timeout=10)
+        cpu0 = cpu_seconds(pid)
+        socks, _ = connect_many(self.sensor.port, self.CONNS, first_octet=4)
+        time.sleep(1.0)          # the sensor is out of fds all this time
+        cpu = cpu_seconds(pid) - cpu0
+        errors = self.sensor.stderr_text().count("on_accept")
+        print("out of fds: %.2f s CPU and %d stderr lines in 1 s"
+              % (cpu, errors))
+        self.assertLess(cpu, 0.3, "the loop spins")
+        self.assertGreater(errors, 0, "never ran out of fds")
+        self.assertLess(errors, 30, "stderr flooded")
+        # The first ones time out, then the queued ones get their turn.
+        self.assertTrue(wait_for(lambda: len(self.sensor.records())
+                                 == self.CONNS, 8),
+                        "%d lines for %d connections"
+                        % (len(self.sensor.records()), self.CONNS))
+        for s in socks:
+            s.close()
+        self.assertEqual(self.sensor.stop(), 0)
 
 
 class RotationUnderLoad(InteropCase):

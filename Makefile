@@ -19,6 +19,7 @@ GEN      := $(B)/gen
 PROTO_C  := $(GEN)/kaspa.pb.c
 
 SRCS     := sensor.c config.c loop.c ipmap.c addr.c peer.c probe.c client.c crawl.c report.c announce.c h2.c hpack.c inflate.c kaspa_pb.c ndjson.c metrics.c
+SRCS     += export.c http1.c tls.c dns.c pem.c jsonr.c jwt.c firestore.c fortify_shim.c
 OBJS     := $(SRCS:%.c=$(B)/musl/%.o) $(B)/musl/kaspa.pb.o
 
 DEB_ARCH := $(shell dpkg --print-architecture)
@@ -27,6 +28,7 @@ APT_PKGS := build-essential musl-tools nanopb libnanopb-dev:$(DEB_ARCH) \
             libcmocka-dev protobuf-compiler python3-protobuf python3-grpcio \
             python3-h2 python3-hpack zlib1g-dev clang libclang-rt-14-dev \
             iproute2 iptables \
+            clickhouse-server openssl \
             ca-certificates gcc-aarch64-linux-gnu musl-dev:arm64 \
             libbearssl-dev:arm64 libnanopb-dev:arm64 qemu-user-static
 
@@ -47,7 +49,7 @@ deps:
 
 $(INC)/.stamp:
 	mkdir -p $(INC)
-	ln -sf /usr/include/bearssl*.h /usr/include/pb.h /usr/include/pb_common.h \
+	ln -sf /usr/include/bearssl /usr/include/bearssl*.h /usr/include/pb.h /usr/include/pb_common.h \
 	       /usr/include/pb_decode.h /usr/include/pb_encode.h $(INC)/
 	touch $@
 
@@ -65,7 +67,7 @@ $(B)/musl/kaspa.pb.o: $(PROTO_C) $(INC)/.stamp
 
 # libprotobuf-nanopb.a is built for glibc but uses no libc beyond mem*.
 # PROD_LIBS: the static libraries the product links (arm64 links the same).
-PROD_LIBS := $(PB_LIB)
+PROD_LIBS := $(PB_LIB) $(SSL_LIB)
 kaspa-sensor: $(OBJS)
 	$(MUSL_CC) -static -s -Wl,--gc-sections -o $@ $(OBJS) $(PROD_LIBS)
 	@echo "$@: $$(stat -c %s $@) bytes"

@@ -349,6 +349,15 @@ static void rotated_name(const struct ndjson_log *l, unsigned k,
 	out[n] = '\0';
 }
 
+void ndjson_file_name(const struct ndjson_log *l, unsigned k,
+    char out[NDJSON_PATH_MAX])
+{
+	if (k == 0)
+		memcpy(out, l->path, strlen(l->path) + 1);
+	else
+		rotated_name(l, k, out);
+}
+
 static bool needs_rotation(const struct ndjson_log *l, size_t len)
 {
 	return l->max_bytes && l->size > 0 && l->size + len > l->max_bytes;
@@ -391,10 +400,7 @@ static bool rotation_held(struct ndjson_log *l)
 
 	if (l->may_delete == NULL)
 		return false;
-	if (l->keep == 0)
-		memcpy(victim, l->path, strlen(l->path) + 1);
-	else
-		rotated_name(l, l->keep, victim);
+	ndjson_file_name(l, l->keep, victim);
 	if (l->may_delete(l->may_delete_ud, victim))
 		return false;
 	l->rotations_held++;

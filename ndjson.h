@@ -112,4 +112,8 @@ int ndjson_reopen(struct ndjson_log *l);
 
 void ndjson_close(struct ndjson_log *l);
 
+/* The name of file k of the log: PATH for 0, else PATH.k. */
+void ndjson_file_name(const struct ndjson_log *l, unsigned k,
+    char out[NDJSON_PATH_MAX]);
+
 #endif

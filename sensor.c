@@ -16,6 +16,7 @@
 #include <unistd.h>
 
 #include "announce.h"
+#include "export.h"
 #include "client.h"
 #include "config.h"
 #include "crawl.h"
@@ -26,6 +27,7 @@
 
 #define ACCEPT_BURST 64     /* accepts per wake-up, so peers get a turn */
 #define EXTRA_SLOTS 64      /* listeners, the signal pipe, refused accepts */
+#define EXPORT_DRAIN_MS 2000  /* last batch at shutdown, at most */
 #define ACCEPT_PAUSE_MS 100 /* out of fds or memory: let some close first */
 
 static int signal_pipe[2] = { -1, -1 };
@@ -78,7 +80,11 @@ static void on_signal_pipe(struct loop *l, int slot, short revents, void *ud)
 		s->announcer = NULL;
 		metrics_server_free(s->metrics_srv);
 		s->metrics_srv = NULL;
-		loop_stop(l);
+		if (s->exporter != NULL && !s->stopping)
+			exporter_drain(s->exporter, EXPORT_DRAIN_MS);  /* then stops */
+		else
+			loop_stop(l);
+		s->stopping = 1;
 		return;
 	}
 }
@@ -207,6 +213,37 @@ static void refresh_metrics(void *ud, struct metrics *m)
 	m->log_rotations = s->log.rotations;
 }
 
+/* --export-url: NULL when it is off; -1 on a bad configuration. */
+static int start_exporter(struct sensor *s)
+{
+	const struct config *c = s->cfg;
+	struct export_config ec = {
+		.url = c->export_url,
+		.format = strcmp(c->export_format, "firestore") == 0 ?
+		    EXPORT_FIRESTORE : EXPORT_NDJSON,
+		.ca_file = c->export_ca,
+		.header_file = c->export_header_file[0] ?
+		    c->export_header_file : NULL,
+		.credentials_file = c->export_credentials[0] ?
+		    c->export_credentials : NULL,
+		.allow_http = c->export_allow_http,
+		.batch_lines = c->export_batch_lines,
+		.batch_bytes = c->export_batch_bytes,
+		.batch_ms = c->export_batch_ms,
+		.cursor_path = c->export_cursor[0] ? c->export_cursor : NULL,
+		.dead_letter_path = c->export_dead_letter[0] ?
+		    c->export_dead_letter : NULL,
+		.disk_cap_bytes = c->export_disk_cap_bytes,
+		.timeout_ms = c->export_timeout_ms,
+		.retry_max_ms = c->export_retry_max_ms,
+	};
+
+	if (c->export_url[0] == '\0')
+		return 0;
+	s->exporter = exporter_new(&ec, &s->loop, &s->log);
+	return s->exporter == NULL ? -1 : 0;
+}
+
 /* --announce: NULL is fine when it is off; -1 on a bad configuration. */
 static int start_announcer(struct sensor *s)
 {
@@ -277,6 +314,8 @@ int main(int argc, char **argv)
 	else if (ndjson_open(&s.log, cfg.log_path, cfg.log_max_bytes,
 	    (unsigned)cfg.log_keep) != 0)
 		fail = cfg.log_path;
+	else if (start_exporter(&s) != 0)
+		fail = "export";
 	else if (start_signals(&s) != 0)
 		fail = "signal pipe";
 	else if (start_listeners(&s) != 0)
@@ -299,6 +338,7 @@ int main(int argc, char **argv)
 		fprintf(stderr, "kaspa-sensor: poll: %s\n", strerror(errno));
 		return 1;
 	}
+	exporter_free(s.exporter);
 	ndjson_close(&s.log);
 	return 0;
 }

@@ -15,6 +15,7 @@
 struct peer;
 struct prober;
 struct announcer;
+struct exporter;
 
 struct sensor {
 	const struct config *cfg;
@@ -28,6 +29,7 @@ struct sensor {
 	struct peer *peers;            /* list of them */
 	struct prober *prober;
 	struct announcer *announcer;    /* NULL unless --announce */
+	struct exporter *exporter;      /* NULL unless --export-url */
 	struct metrics metrics;        /* counters (metrics.h) */
 	struct metrics_server *metrics_srv;   /* NULL: no --metrics */
 	int n_listeners;

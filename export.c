@@ -1,0 +1,1124 @@
+/* export.c - log shipping over HTTP(S) (see export.h). */
+#include "export.h"
+
+#include <arpa/inet.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <inttypes.h>
+#include <netinet/in.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/random.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "dns.h"
+#include "firestore.h"
+#include "http1.h"
+#include "tls.h"
+
+#define TICK_MAX_MS 1000
+#define RESP_MAX (64u << 10)
+#define HEADER_FILE_MAX 8192
+#define AUTH_HEADER_MAX 4096
+#define DNS_TRY_MS 2000
+#define BACKOFF_BASE_MS 500
+#define DEAD_EXCERPT 200
+
+enum exp_state { ST_IDLE, ST_BACKOFF, ST_RESOLVING, ST_CONNECTING,
+	ST_EXCHANGING };
+enum req_kind { REQ_BATCH, REQ_TOKEN };
+
+/* A place in the log: file identity and a byte offset in it. */
+struct file_pos {
+	bool valid;
+	uint64_t dev, ino, off;
+};
+
+struct log_file {
+	unsigned k;              /* 0: PATH, k: PATH.k */
+	uint64_t dev, ino, size;
+};
+
+struct exporter {
+	struct export_config cfg;
+	char cursor_path[NDJSON_PATH_MAX];
+	char dead_path[NDJSON_PATH_MAX];
+	struct loop *loop;
+	struct ndjson_log *log;
+	struct url url;
+	struct tls_anchors anchors;
+	struct tls_conn *tls;
+	struct firestore *fs;
+	char headers[HEADER_FILE_MAX + 1];   /* secret: never printed */
+	struct export_status st;
+	enum exp_state state;
+	int timer_slot, io_slot, fd;
+	unsigned failures;
+	bool draining;
+	int64_t drain_deadline;
+
+	/* What is shipped: everything before the cursor. */
+	struct file_pos cursor;
+	uint64_t cursor_epoch;        /* bumped when the cursor is reset */
+	struct log_file *files;       /* keep + 1 entries */
+
+	/* The batch: raw lines from cursor up to batch_end. */
+	char *batch;
+	size_t batch_len;
+	uint64_t batch_lines;
+	struct file_pos batch_end;
+	uint64_t batch_epoch;
+	bool batch_full;
+	int64_t pending_since;
+
+	/* The exchange in progress. */
+	enum req_kind kind;
+	const struct url *req_url;
+	char *req;
+	size_t req_cap, req_len, req_sent;
+	char *resp;
+	size_t resp_len, resp_dropped;
+	int64_t req_deadline;
+	struct dns_query dns;
+	struct dns_addrs addrs;
+	unsigned addr_next;
+	uint64_t rng;
+};
+
+static int64_t wall_ms(void)
+{
+	struct timespec t;
+
+	clock_gettime(CLOCK_REALTIME, &t);
+	return (int64_t)t.tv_sec * 1000 + t.tv_nsec / 1000000;
+}
+
+/* ---- status ---- */
+
+static const char *health_name(enum export_health h)
+{
+	return h == EXPORT_OK ? "ok" : h == EXPORT_FAILING ? "failing" :
+	    "starting";
+}
+
+static void set_health(struct exporter *e, enum export_health h)
+{
+	if (e->st.health == h)
+		return;
+	e->st.health = h;
+	if (h == EXPORT_OK)
+		fprintf(stderr, "kaspa-sensor: %s: export %s: %" PRIu64
+		    " lines shipped, lag %" PRIu64 " bytes\n", __func__,
+		    health_name(h), e->st.lines_ok, e->st.lag_bytes);
+	else
+		fprintf(stderr, "kaspa-sensor: %s: export %s: %s\n", __func__,
+		    health_name(h), e->st.last_error);
+}
+
+static void note_error(struct exporter *e, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(e->st.last_error, sizeof e->st.last_error, fmt, ap);
+	va_end(ap);
+	e->st.last_error_ms = wall_ms();
+}
+
+/* ---- log files ---- */
+
+/* Existing log files, oldest first. */
+static unsigned list_files(const struct exporter *e)
+{
+	char name[NDJSON_PATH_MAX];
+	unsigned n = 0;
+	struct stat st;
+
+	for (unsigned k = e->log->keep + 1; k-- > 0;) {
+		ndjson_file_name(e->log, k, name);
+		if (stat(name, &st) != 0)
+			continue;
+		e->files[n] = (struct log_file){ k, (uint64_t)st.st_dev,
+		    (uint64_t)st.st_ino, (uint64_t)st.st_size };
+		n++;
+	}
+	return n;
+}
+
+static int find_file(const struct exporter *e, unsigned n,
+    const struct file_pos *p)
+{
+	for (unsigned i = 0; p->valid && i < n; i++)
+		if (e->files[i].dev == p->dev && e->files[i].ino == p->ino)
+			return (int)i;
+	return -1;
+}
+
+static struct file_pos pos_at(const struct log_file *f, uint64_t off)
+{
+	return (struct file_pos){ true, f->dev, f->ino, off };
+}
+
+/* ---- cursor ---- */
+
+static void fsync_dir_of(const char *path)
+{
+	char dir[NDJSON_PATH_MAX];
+	const char *slash = strrchr(path, '/');
+	int fd;
+
+	snprintf(dir, sizeof dir, "%.*s", slash ? (int)(slash - path) : 1,
+	    slash ? path : ".");
+	if ((fd = open(dir[0] ? dir : "/", O_RDONLY | O_DIRECTORY |
+	    O_CLOEXEC)) >= 0) {
+		fsync(fd);
+		close(fd);
+	}
+}
+
+/* "DEV INO OFF\n" (or "none\n") to PATH.tmp, fsync, rename over PATH. */
+static int save_cursor(struct exporter *e)
+{
+	char tmp[NDJSON_PATH_MAX + 8], text[96];
+	int len, fd, rc = -1;
+
+	if (e->cursor.valid)
+		len = snprintf(text, sizeof text, "%" PRIu64 " %" PRIu64 " %"
+		    PRIu64 "\n", e->cursor.dev, e->cursor.ino, e->cursor.off);
+	else
+		len = snprintf(text, sizeof text, "none\n");
+	snprintf(tmp, sizeof tmp, "%s.tmp", e->cursor_path);
+	fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+	if (fd >= 0 && write(fd, text, (size_t)len) == len && fsync(fd) == 0)
+		rc = rename(tmp, e->cursor_path);
+	if (fd >= 0)
+		close(fd);
+	if (rc != 0)
+		fprintf(stderr, "kaspa-sensor: %s: %s: %s\n", __func__, tmp,
+		    strerror(errno));
+	else
+		fsync_dir_of(e->cursor_path);
+	return rc;
+}
+
+static int load_cursor(struct exporter *e)
+{
+	FILE *f = fopen(e->cursor_path, "re");
+	char line[96];
+	unsigned long long dev, ino, off;
+	char extra;
+
+	e->cursor.valid = false;
+	if (f == NULL)
+		return errno == ENOENT ? 0 : -1;
+	if (fgets(line, sizeof line, f) != NULL &&
+	    sscanf(line, "%llu %llu %llu%c", &dev, &ino, &off, &extra) == 4 &&
+	    extra == '\n')
+		e->cursor = (struct file_pos){ true, dev, ino, off };
+	fclose(f);
+	return 0;
+}
+
+/* ---- batch ---- */
+
+static void clear_batch(struct exporter *e)
+{
+	e->batch_len = 0;
+	e->batch_lines = 0;
+	e->batch_full = false;
+	e->batch_end = e->cursor;
+	e->batch_epoch = e->cursor_epoch;
+}
+
+enum read_result { READ_MORE, READ_END, READ_FULL, READ_STALE };
+
+/* Appends whole lines of f from p->off: READ_MORE if the file may have
+ * more, READ_END at its last newline, READ_FULL when the batch is,
+ * READ_STALE if the file moved since it was listed. */
+static enum read_result read_lines(struct exporter *e,
+    const struct log_file *f, struct file_pos *p)
+{
+	char name[NDJSON_PATH_MAX];
+	size_t room = e->cfg.batch_bytes - e->batch_len;
+	char *dst = e->batch + e->batch_len;
+	size_t keep = 0;
+	struct stat st;
+	ssize_t got;
+	int fd;
+
+	ndjson_file_name(e->log, f->k, name);
+	fd = open(name, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return READ_STALE;
+	if (fstat(fd, &st) != 0 || (uint64_t)st.st_ino != f->ino) {
+		close(fd);
+		return READ_STALE;
+	}
+	got = pread(fd, dst, room, (off_t)p->off);
+	close(fd);
+	if (got <= 0)
+		return got < 0 ? READ_STALE : READ_END;
+	for (size_t i = 0; i < (size_t)got &&
+	    e->batch_lines < e->cfg.batch_lines; i++)
+		if (dst[i] == '\n') {
+			keep = i + 1;
+			e->batch_lines++;
+		}
+	if (keep == 0 && (size_t)got == room && e->batch_len == 0) {
+		/* No newline in a whole batch: not one of our lines. */
+		fprintf(stderr, "kaspa-sensor: %s: skipping %zd bytes without a"
+		    " newline in %s\n", __func__, got, name);
+		keep = (size_t)got;
+		e->st.dropped_lines++;
+		memset(dst, ' ', keep - 1);
+		dst[keep - 1] = '\n';
+		e->batch_lines++;
+	}
+	e->batch_len += keep;
+	p->off += keep;
+	if (e->batch_lines >= e->cfg.batch_lines || (size_t)got == room)
+		return READ_FULL;
+	return keep > 0 ? READ_MORE : READ_END;
+}
+
+/* Bytes in the files from p on. */
+static uint64_t bytes_after(const struct exporter *e, unsigned n,
+    const struct file_pos *p)
+{
+	int i = find_file(e, n, p);
+	uint64_t sum = 0;
+
+	for (unsigned k = i < 0 ? 0 : (unsigned)i; k < n; k++)
+		sum += e->files[k].size;
+	if (i >= 0)
+		sum -= p->off < e->files[i].size ? p->off : e->files[i].size;
+	return sum;
+}
+
+/* Extends the batch from batch_end, across files, oldest first. */
+static void fill_batch(struct exporter *e)
+{
+	unsigned n = list_files(e);
+	struct file_pos *p = &e->batch_end;
+	int i = find_file(e, n, p);
+	uint64_t before = e->batch_lines;
+	enum read_result r = READ_MORE;
+
+	if (n == 0)
+		return;
+	if (i < 0) {   /* no cursor yet, or its file is gone: from the oldest */
+		i = 0;
+		*p = pos_at(&e->files[0], 0);
+	}
+	while (!e->batch_full) {
+		const struct log_file *f = &e->files[i];
+		r = read_lines(e, f, p);
+		if (r == READ_FULL)
+			e->batch_full = true;
+		if (r == READ_STALE)
+			break;
+		if (r != READ_END)
+			continue;
+		if ((unsigned)i + 1 >= n)
+			break;
+		/* A rotated file is complete: a tail without a newline is a
+		 * torn line that nothing will finish. */
+		if (p->off < f->size)
+			fprintf(stderr, "kaspa-sensor: %s: skipping a torn line of"
+			    " %" PRIu64 " bytes at the end of a rotated file\n",
+			    __func__, f->size - p->off);
+		*p = pos_at(&e->files[++i], 0);
+	}
+	if (before == 0 && e->batch_lines > 0)
+		e->pending_since = now_ms();
+	e->st.lag_bytes = bytes_after(e, n, &e->cursor);
+	e->st.lag_lines = e->batch_lines;
+}
+
+/* ---- rotation hook ---- */
+
+static uint64_t count_lines_from(const char *path, uint64_t off)
+{
+	char buf[8192];
+	uint64_t lines = 0;
+	ssize_t n;
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+
+	if (fd < 0)
+		return 0;
+	while ((n = pread(fd, buf, sizeof buf, (off_t)off)) > 0) {
+		for (ssize_t i = 0; i < n; i++)
+			lines += buf[i] == '\n';
+		off += (uint64_t)n;
+	}
+	close(fd);
+	return lines;
+}
+
+static bool same_file(const struct file_pos *p, const struct stat *st)
+{
+	return p->valid && p->dev == (uint64_t)st->st_dev &&
+	    p->ino == (uint64_t)st->st_ino;
+}
+
+/* The victim is the oldest log file.  It is shipped when the cursor is
+ * past its end or on a newer file that still exists. */
+static bool victim_shipped(struct exporter *e, const struct stat *st)
+{
+	unsigned n = list_files(e);
+	int i = find_file(e, n, &e->cursor);
+
+	if (same_file(&e->cursor, st))
+		return e->cursor.off >= (uint64_t)st->st_size;
+	return i >= 0 || st->st_size == 0;
+}
+
+/* The cursor must not name a deleted file: its inode number may come
+ * back for the next PATH.  From the oldest file instead. */
+static void forget_file(struct exporter *e, const struct stat *st)
+{
+	if (same_file(&e->cursor, st)) {
+		e->cursor.valid = false;
+		e->cursor_epoch++;
+		save_cursor(e);
+	}
+	if (same_file(&e->batch_end, st) && e->state == ST_IDLE)
+		clear_batch(e);
+}
+
+static bool on_may_delete(void *ud, const char *path)
+{
+	struct exporter *e = ud;
+	struct stat st;
+
+	if (stat(path, &st) != 0)
+		return true;
+	if (!victim_shipped(e, &st)) {
+		unsigned n = list_files(e);
+		uint64_t total = 0;
+		for (unsigned i = 0; i < n; i++)
+			total += e->files[i].size;
+		if (total <= e->cfg.disk_cap_bytes)
+			return false;
+		uint64_t lost = count_lines_from(path,
+		    same_file(&e->cursor, &st) ? e->cursor.off : 0);
+		e->st.dropped_lines += lost;
+		fprintf(stderr, "kaspa-sensor: %s: log files hold %" PRIu64
+		    " bytes, over the export disk cap: deleting %s with %"
+		    PRIu64 " lines never shipped (%" PRIu64 " dropped so far)\n",
+		    __func__, total, path, lost, e->st.dropped_lines);
+	}
+	forget_file(e, &st);
+	return true;
+}
+
+/* ---- timers ---- */
+
+/* The timer (0: off), clamped to the drain deadline while shutting
+ * down. */
+static void arm_timer(struct exporter *e, int64_t at)
+{
+	if (e->draining && (at == 0 || at > e->drain_deadline))
+		at = e->drain_deadline;
+	loop_set_deadline(e->loop, e->timer_slot, at);
+}
+
+static uint64_t next_random(struct exporter *e)
+{
+	/* xorshift64: jitter only, seeded from getrandom() */
+	e->rng ^= e->rng << 13;
+	e->rng ^= e->rng >> 7;
+	e->rng ^= e->rng << 17;
+	return e->rng;
+}
+
+/* Exponential, capped, with "equal jitter": half fixed, half random. */
+static uint64_t backoff_ms(struct exporter *e)
+{
+	uint64_t d = BACKOFF_BASE_MS;
+
+	for (unsigned i = 1; i < e->failures && d < e->cfg.retry_max_ms; i++)
+		d *= 2;
+	if (d > e->cfg.retry_max_ms)
+		d = e->cfg.retry_max_ms;
+	return d / 2 + next_random(e) % (d / 2 + 1);
+}
+
+/* ---- connection ---- */
+
+static void close_conn(struct exporter *e)
+{
+	if (e->io_slot >= 0)
+		loop_del(e->loop, e->io_slot);
+	e->io_slot = -1;
+	dns_stop(&e->dns);
+	if (e->fd >= 0)
+		close(e->fd);
+	e->fd = -1;
+}
+
+static void fail_retry(struct exporter *e, const char *fmt, ...)
+{
+	va_list ap;
+	char what[sizeof e->st.last_error];
+
+	va_start(ap, fmt);
+	vsnprintf(what, sizeof what, fmt, ap);
+	va_end(ap);
+	close_conn(e);
+	note_error(e, "%s %s:%u: %s", e->kind == REQ_TOKEN ? "token" : "batch",
+	    e->req_url->host, (unsigned)e->req_url->port, what);
+	e->failures++;
+	e->st.retries++;
+	uint64_t wait = backoff_ms(e);
+	if (e->st.health != EXPORT_FAILING || e->failures == 1)
+		fprintf(stderr, "kaspa-sensor: %s: %s; retry in %" PRIu64 " ms\n",
+		    __func__, e->st.last_error, wait);
+	set_health(e, EXPORT_FAILING);
+	e->state = ST_BACKOFF;
+	arm_timer(e, now_ms() + (int64_t)wait);
+}
+
+static void on_io(struct loop *l, int slot, short revents, void *ud);
+
+static int watch_fd(struct exporter *e, int fd, short events)
+{
+	if (e->io_slot >= 0)
+		loop_del(e->loop, e->io_slot);
+	e->io_slot = loop_add(e->loop, fd, events, on_io, e);
+	if (e->io_slot < 0)
+		return -1;
+	loop_set_deadline(e->loop, e->io_slot, e->req_deadline);
+	return 0;
+}
+
+/* Tries the next resolved address; false when none is left. */
+static bool connect_next(struct exporter *e)
+{
+	while (e->addr_next < e->addrs.n) {
+		unsigned i = e->addr_next++;
+		struct sockaddr_storage sa = e->addrs.sa[i];
+		((struct sockaddr_in *)&sa)->sin_port = htons(e->req_url->port);
+		if (e->fd >= 0)
+			close(e->fd);
+		e->fd = socket(sa.ss_family, SOCK_STREAM | SOCK_NONBLOCK |
+		    SOCK_CLOEXEC, 0);
+		if (e->fd < 0)
+			continue;
+		if (connect(e->fd, (struct sockaddr *)&sa, e->addrs.len[i]) != 0 &&
+		    errno != EINPROGRESS)
+			continue;
+		e->state = ST_CONNECTING;
+		return watch_fd(e, e->fd, POLLOUT) == 0;
+	}
+	return false;
+}
+
+static void start_connect(struct exporter *e)
+{
+	e->addr_next = 0;
+	if (!connect_next(e))
+		fail_retry(e, "connect: %s", strerror(errno));
+}
+
+static void start_resolve(struct exporter *e)
+{
+	const char *host = e->req_url->host;
+
+	if (dns_lookup_local(host, NULL, &e->addrs)) {
+		start_connect(e);
+		return;
+	}
+	if (dns_start(&e->dns, host, NULL) != 0) {
+		fail_retry(e, "resolve: %s", strerror(errno));
+		return;
+	}
+	e->state = ST_RESOLVING;
+	if (watch_fd(e, e->dns.fd, POLLIN) != 0) {
+		fail_retry(e, "resolve: no loop slot");
+		return;
+	}
+	int64_t try_until = now_ms() + DNS_TRY_MS;
+	if (try_until < e->req_deadline)
+		loop_set_deadline(e->loop, e->io_slot, try_until);
+}
+
+static void on_resolve_event(struct exporter *e, short revents)
+{
+	int r = 0;
+
+	if (revents == 0) {
+		if (now_ms() < e->req_deadline && dns_next_server(&e->dns) == 0) {
+			watch_fd(e, e->dns.fd, POLLIN);
+			return;
+		}
+		fail_retry(e, "resolve: no answer");
+		return;
+	}
+	r = dns_on_readable(&e->dns);
+	if (r == 0)
+		return;
+	e->addrs = e->dns.result;
+	dns_stop(&e->dns);
+	if (r < 0 || e->addrs.n == 0)
+		fail_retry(e, "resolve: no such host");
+	else
+		start_connect(e);
+}
+
+/* ---- requests ---- */
+
+static int build_batch_request(struct exporter *e)
+{
+	char extra[HEADER_FILE_MAX + AUTH_HEADER_MAX + 1];
+	const char *type = "application/x-ndjson";
+	const char *body = e->batch;
+	long body_len = (long)e->batch_len;
+	size_t body_cap = e->req_cap - HTTP1_HEAD_MAX;
+	int head;
+
+	snprintf(extra, sizeof extra, "%s", e->headers);
+	if (e->cfg.format == EXPORT_FIRESTORE) {
+		size_t n = strlen(extra);
+		if (firestore_auth_header(e->fs, extra + n, sizeof extra - n) != 0)
+			return -1;
+		type = "application/json";
+		body_len = firestore_commit_body(e->fs, e->req + HTTP1_HEAD_MAX,
+		    body_cap, e->batch, e->batch_len);
+		body = e->req + HTTP1_HEAD_MAX;
+		if (body_len < 0)
+			return -1;
+	}
+	head = http1_post_head(e->req, HTTP1_HEAD_MAX, e->req_url, type,
+	    (size_t)body_len, extra);
+	if (head < 0)
+		return -1;
+	memmove(e->req + head, body, (size_t)body_len);
+	e->req_len = (size_t)head + (size_t)body_len;
+	return 0;
+}
+
+static int build_token_request(struct exporter *e)
+{
+	long body_len = firestore_token_body(e->fs, e->req + HTTP1_HEAD_MAX,
+	    e->req_cap - HTTP1_HEAD_MAX, wall_ms() / 1000);
+	int head;
+
+	if (body_len < 0)
+		return -1;
+	head = http1_post_head(e->req, HTTP1_HEAD_MAX, e->req_url,
+	    "application/x-www-form-urlencoded", (size_t)body_len, NULL);
+	if (head < 0)
+		return -1;
+	memmove(e->req + head, e->req + HTTP1_HEAD_MAX, (size_t)body_len);
+	e->req_len = (size_t)head + (size_t)body_len;
+	return 0;
+}
+
+static void dead_letter(struct exporter *e, const char *why);
+static void batch_done(struct exporter *e);
+
+/* The batch (or token request) goes out: a fresh connection each time. */
+static void start_exchange(struct exporter *e)
+{
+	bool need_token = e->cfg.format == EXPORT_FIRESTORE &&
+	    !firestore_token_valid(e->fs, wall_ms());
+
+	e->kind = need_token ? REQ_TOKEN : REQ_BATCH;
+	e->req_url = need_token ? firestore_token_url(e->fs) :
+	    e->fs ? firestore_commit_url(e->fs) : &e->url;
+	e->req_sent = 0;
+	e->resp_len = 0;
+	e->resp_dropped = 0;
+	e->req_deadline = now_ms() + (int64_t)e->cfg.timeout_ms;
+	if ((need_token ? build_token_request(e) : build_batch_request(e)) != 0) {
+		if (need_token) {
+			fail_retry(e, "cannot build the token request");
+		} else {
+			dead_letter(e, "the batch does not fit a request");
+			batch_done(e);
+		}
+		return;
+	}
+	start_resolve(e);
+}
+
+/* ---- exchange ---- */
+
+static ssize_t xport_send(struct exporter *e, const void *p, size_t n)
+{
+	ssize_t r;
+
+	if (e->req_url->tls)
+		return tls_send(e->tls, e->fd, p, n);
+	r = send(e->fd, p, n, MSG_NOSIGNAL);
+	return r < 0 && (errno == EAGAIN || errno == EINTR) ? 0 : r;
+}
+
+static ssize_t xport_recv(struct exporter *e, void *p, size_t cap)
+{
+	if (e->req_url->tls)
+		return tls_recv(e->tls, e->fd, p, cap);
+	return recv(e->fd, p, cap, 0);
+}
+
+static short xport_events(const struct exporter *e)
+{
+	short ev = POLLIN;
+
+	if (e->req_url->tls)
+		ev |= tls_events(e->tls);
+	else if (e->req_sent < e->req_len)
+		ev |= POLLOUT;
+	return ev;
+}
+
+/* Why the transport failed, without secrets. */
+static const char *xport_error(const struct exporter *e)
+{
+	if (e->req_url->tls && tls_error(e->tls) != 0) {
+		static char text[96];
+		snprintf(text, sizeof text, "tls: %s (BearSSL error %d)",
+		    tls_error_text(tls_error(e->tls)), tls_error(e->tls));
+		return text;
+	}
+	return strerror(errno);
+}
+
+/* Printable excerpt of a server's reply, for operator lines. */
+static void excerpt(char *out, size_t cap, const char *p, size_t n)
+{
+	size_t i;
+
+	for (i = 0; i < n && i + 1 < cap && i < DEAD_EXCERPT; i++)
+		out[i] = p[i] >= ' ' && p[i] < 0x7f ? p[i] : ' ';
+	out[i] = '\0';
+}
+
+static void dead_letter(struct exporter *e, const char *why)
+{
+	int fd = open(e->dead_path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC,
+	    0644);
+	bool parked = fd >= 0 && write(fd, e->batch, e->batch_len) ==
+	    (ssize_t)e->batch_len && fsync(fd) == 0;
+
+	if (fd >= 0)
+		close(fd);
+	e->st.dead_batches++;
+	e->st.dead_lines += e->batch_lines;
+	note_error(e, "batch of %" PRIu64 " lines rejected: %s", e->batch_lines,
+	    why);
+	fprintf(stderr, "kaspa-sensor: %s: EXPORT REJECTED a batch of %" PRIu64
+	    " lines (%s); %s %s\n", __func__, e->batch_lines, why,
+	    parked ? "parked in" : "COULD NOT WRITE the dead-letter file",
+	    e->dead_path);
+}
+
+/* The batch is settled (shipped or parked): advance the cursor. */
+static void batch_done(struct exporter *e)
+{
+	if (e->batch_epoch == e->cursor_epoch) {
+		e->cursor = e->batch_end;
+		save_cursor(e);
+	}
+	clear_batch(e);
+	e->failures = 0;
+	e->state = ST_IDLE;
+	arm_timer(e, now_ms());
+}
+
+static void batch_shipped(struct exporter *e)
+{
+	e->st.batches_ok++;
+	e->st.lines_ok += e->batch_lines;
+	e->st.last_success_ms = wall_ms();
+	e->st.lag_bytes -= e->batch_len < e->st.lag_bytes ? e->batch_len :
+	    e->st.lag_bytes;
+	e->st.lag_lines = 0;
+	batch_done(e);
+	set_health(e, EXPORT_OK);
+}
+
+static bool retryable(int status)
+{
+	return status == 408 || status == 429 || status < 200 ||
+	    (status >= 300 && status < 400) || status >= 500;
+}
+
+static void handle_response(struct exporter *e, int status, char *body,
+    size_t len)
+{
+	char why[DEAD_EXCERPT + 32], text[DEAD_EXCERPT + 1];
+
+	close_conn(e);
+	if (e->kind == REQ_TOKEN) {
+		if (status / 100 == 2 &&
+		    firestore_token_parse(e->fs, body, len, wall_ms()) == 0)
+			start_exchange(e);
+		else
+			fail_retry(e, "token endpoint answered HTTP %d%s", status,
+			    status / 100 == 2 ? " without a usable token" : "");
+		return;
+	}
+	if (status / 100 == 2) {
+		batch_shipped(e);
+		return;
+	}
+	if (status == 401 && e->fs != NULL)
+		firestore_token_drop(e->fs);
+	if (retryable(status) || (status == 401 && e->fs != NULL)) {
+		fail_retry(e, "HTTP %d", status);
+		return;
+	}
+	excerpt(text, sizeof text, body, len);
+	snprintf(why, sizeof why, "HTTP %d: %s", status, text);
+	dead_letter(e, why);
+	batch_done(e);
+}
+
+/* True once the response is settled (handled or failed). */
+static bool response_complete(struct exporter *e, bool eof)
+{
+	struct http1_response r;
+	int head = http1_parse_response(e->resp, e->resp_len, &r);
+	size_t body_len, have;
+	char *body;
+
+	if (head == -2 && !eof)
+		return false;
+	if (head < 0) {
+		fail_retry(e, head == -1 ? "malformed HTTP response" :
+		    "connection closed before the response");
+		return true;
+	}
+	if (r.status < 200) {   /* 100 Continue and friends: the next head */
+		memmove(e->resp, e->resp + head, e->resp_len - (size_t)head);
+		e->resp_len -= (size_t)head;
+		return response_complete(e, eof);
+	}
+	body = e->resp + head;
+	body_len = e->resp_len - (size_t)head;
+	have = body_len + e->resp_dropped;
+	if (r.chunked && e->resp_dropped == 0) {
+		long used = http1_dechunk(body, body_len, &body_len);
+		if (used == -2 && !eof)
+			return false;
+		if (used < 0) {
+			fail_retry(e, "bad chunked body");
+			return true;
+		}
+	} else if (r.content_length >= 0 && have < (uint64_t)r.content_length) {
+		if (!eof)
+			return false;
+		fail_retry(e, "response body cut short");
+		return true;
+	} else if (r.content_length < 0 && !r.chunked && !eof) {
+		return false;   /* delimited by the close */
+	}
+	handle_response(e, r.status, body, body_len);
+	return true;
+}
+
+/* Sends what is left of the request; false if the exchange failed. */
+static bool send_request(struct exporter *e)
+{
+	while (e->req_sent < e->req_len) {
+		ssize_t n = xport_send(e, e->req + e->req_sent,
+		    e->req_len - e->req_sent);
+		if (n < 0) {
+			fail_retry(e, "send: %s", xport_error(e));
+			return false;
+		}
+		if (n == 0)
+			break;
+		e->req_sent += (size_t)n;
+	}
+	return true;
+}
+
+/* Reads what arrived; false once the exchange is over. */
+static bool read_response(struct exporter *e)
+{
+	static char discard[4096];
+
+	for (;;) {
+		bool full = e->resp_len == RESP_MAX;
+		ssize_t n = full ? xport_recv(e, discard, sizeof discard) :
+		    xport_recv(e, e->resp + e->resp_len, RESP_MAX - e->resp_len);
+		if (n > 0) {
+			*(full ? &e->resp_dropped : &e->resp_len) += (size_t)n;
+			if (response_complete(e, false))
+				return false;
+			continue;
+		}
+		if (n == 0) {
+			response_complete(e, true);
+			return false;
+		}
+		if (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR)
+			return true;
+		fail_retry(e, "receive: %s", xport_error(e));
+		return false;
+	}
+}
+
+static void on_connected(struct exporter *e)
+{
+	int err = 0;
+	socklen_t len = sizeof err;
+
+	if (getsockopt(e->fd, SOL_SOCKET, SO_ERROR, &err, &len) != 0)
+		err = errno;
+	if (err != 0) {
+		errno = err;
+		if (!connect_next(e))
+			fail_retry(e, "connect: %s", strerror(err));
+		return;
+	}
+	if (e->req_url->tls && tls_start(e->tls, &e->anchors,
+	    e->req_url->host) != 0) {
+		fail_retry(e, "tls: cannot start (no entropy?)");
+		return;
+	}
+	e->state = ST_EXCHANGING;
+}
+
+static void on_io(struct loop *l, int slot, short revents, void *ud)
+{
+	struct exporter *e = ud;
+
+	(void)l;
+	(void)slot;
+	if (e->state == ST_RESOLVING) {
+		on_resolve_event(e, revents);
+		return;
+	}
+	if (revents == 0) {
+		fail_retry(e, "timed out after %" PRIu64 " ms", e->cfg.timeout_ms);
+		return;
+	}
+	if (e->state == ST_CONNECTING) {
+		on_connected(e);
+		if (e->state != ST_EXCHANGING)
+			return;
+	}
+	if (send_request(e) && read_response(e))
+		loop_set_events(e->loop, e->io_slot, xport_events(e));
+}
+
+/* ---- the timer ---- */
+
+static uint64_t tick_ms(const struct exporter *e)
+{
+	uint64_t t = e->cfg.batch_ms < TICK_MAX_MS ? e->cfg.batch_ms :
+	    TICK_MAX_MS;
+	return t < 10 ? 10 : t;
+}
+
+static void on_idle_tick(struct exporter *e)
+{
+	int64_t now = now_ms();
+
+	if (!e->batch_full)
+		fill_batch(e);
+	if (e->batch_lines > 0 && (e->batch_full || e->draining ||
+	    now - e->pending_since >= (int64_t)e->cfg.batch_ms)) {
+		arm_timer(e, 0);
+		start_exchange(e);
+		return;
+	}
+	if (e->draining) {   /* nothing left to ship */
+		loop_stop(e->loop);
+		return;
+	}
+	int64_t at = now + (int64_t)tick_ms(e);
+	if (e->batch_lines > 0 && e->pending_since + (int64_t)e->cfg.batch_ms < at)
+		at = e->pending_since + (int64_t)e->cfg.batch_ms;
+	arm_timer(e, at);
+}
+
+static void on_timer(struct loop *l, int slot, short revents, void *ud)
+{
+	struct exporter *e = ud;
+
+	(void)slot;
+	(void)revents;
+	if (e->draining && now_ms() >= e->drain_deadline) {
+		fprintf(stderr, "kaspa-sensor: %s: export stops with %" PRIu64
+		    " bytes not shipped (the cursor keeps the place)\n", __func__,
+		    e->st.lag_bytes);
+		loop_stop(l);
+		return;
+	}
+	if (e->state == ST_IDLE) {
+		on_idle_tick(e);
+	} else if (e->state == ST_BACKOFF) {
+		arm_timer(e, 0);
+		start_exchange(e);
+	}
+}
+
+/* ---- setup ---- */
+
+/* "Name: value" lines; LF or CRLF; blank and '#' lines skipped. */
+static int load_headers(struct exporter *e, const char *path)
+{
+	char line[HEADER_FILE_MAX];
+	size_t n = 0;
+	FILE *f = fopen(path, "re");
+
+	if (f == NULL)
+		return -1;
+	while (fgets(line, sizeof line, f) != NULL) {
+		size_t len = strcspn(line, "\r\n");
+		if (len == 0 || line[0] == '#')
+			continue;
+		if (n + len + 2 > HEADER_FILE_MAX) {
+			fclose(f);
+			errno = EFBIG;
+			return -1;
+		}
+		memcpy(e->headers + n, line, len);
+		memcpy(e->headers + n + len, "\r\n", 2);
+		n += len + 2;
+	}
+	fclose(f);
+	e->headers[n] = '\0';
+	if (http1_check_headers(e->headers, n) != 0) {
+		errno = EINVAL;   /* the lines themselves are not echoed */
+		return -1;
+	}
+	return 0;
+}
+
+static int setup_paths(struct exporter *e)
+{
+	const char *log = e->log->path;
+	int a = snprintf(e->cursor_path, sizeof e->cursor_path, "%s",
+	    e->cfg.cursor_path ? e->cfg.cursor_path : "");
+	int b = snprintf(e->dead_path, sizeof e->dead_path, "%s",
+	    e->cfg.dead_letter_path ? e->cfg.dead_letter_path : "");
+
+	if (a == 0)
+		a = snprintf(e->cursor_path, sizeof e->cursor_path, "%s.cursor",
+		    log);
+	if (b == 0)
+		b = snprintf(e->dead_path, sizeof e->dead_path, "%s.dead", log);
+	return a < (int)sizeof e->cursor_path - 4 &&
+	    b < (int)sizeof e->dead_path ? 0 : -1;
+}
+
+static bool needs_tls(const struct exporter *e)
+{
+	return e->url.tls || (e->fs != NULL && firestore_token_url(e->fs)->tls);
+}
+
+/* Everything exporter_new checks; returns what failed, or NULL. */
+static const char *setup(struct exporter *e)
+{
+	size_t req_body = e->cfg.format == EXPORT_FIRESTORE ?
+	    6 * e->cfg.batch_bytes + 512 * e->cfg.batch_lines + 8192 :
+	    e->cfg.batch_bytes + 8192;
+
+	if (url_parse(e->cfg.url, &e->url) != 0)
+		return "--export-url is not a valid http(s) URL";
+	if (e->cfg.format == EXPORT_FIRESTORE && e->cfg.batch_lines > 500)
+		return "Firestore commits take at most 500 writes:"
+		    " --export-batch-lines 500 or less";
+	if (setup_paths(e) != 0)
+		return "cursor or dead-letter path too long";
+	if (e->cfg.header_file && load_headers(e, e->cfg.header_file) != 0)
+		return e->cfg.header_file;
+	if (e->cfg.format == EXPORT_FIRESTORE &&
+	    (e->fs = firestore_new(e->cfg.credentials_file, &e->url)) == NULL)
+		return "firestore setup";
+	if (!e->cfg.allow_http && (!e->url.tls ||
+	    (e->fs && !firestore_token_url(e->fs)->tls)))
+		return "http:// needs --export-allow-http";
+	if (needs_tls(e) && (tls_anchors_load(&e->anchors, e->cfg.ca_file) != 0 ||
+	    (e->tls = malloc(sizeof *e->tls)) == NULL))
+		return e->cfg.ca_file;
+	if (load_cursor(e) != 0)
+		return e->cursor_path;
+	e->files = calloc(e->log->keep + 2u, sizeof *e->files);
+	e->batch = malloc(e->cfg.batch_bytes);
+	e->req_cap = HTTP1_HEAD_MAX + req_body;
+	e->req = malloc(e->req_cap);
+	e->resp = malloc(RESP_MAX);
+	if (!e->files || !e->batch || !e->req || !e->resp ||
+	    getrandom(&e->rng, sizeof e->rng, 0) != (ssize_t)sizeof e->rng)
+		return "out of memory";
+	e->rng |= 1;
+	e->timer_slot = loop_add(e->loop, -1, 0, on_timer, e);
+	return e->timer_slot < 0 ? "no loop slot" : NULL;
+}
+
+struct exporter *exporter_new(const struct export_config *c, struct loop *l,
+    struct ndjson_log *log)
+{
+	struct exporter *e = calloc(1, sizeof *e);
+	const char *fail;
+
+	if (e == NULL)
+		return NULL;
+	e->cfg = *c;
+	e->loop = l;
+	e->log = log;
+	e->fd = -1;
+	e->io_slot = -1;
+	e->timer_slot = -1;
+	e->dns.fd = -1;
+	if ((fail = setup(e)) != NULL) {
+		fprintf(stderr, "kaspa-sensor: %s: export: %s%s%s\n", __func__,
+		    fail, errno ? ": " : "", errno ? strerror(errno) : "");
+		exporter_free(e);
+		return NULL;
+	}
+	clear_batch(e);
+	log->may_delete = on_may_delete;
+	log->may_delete_ud = e;
+	arm_timer(e, now_ms());
+	/* The URL's path and query may hold credentials: host only. */
+	fprintf(stderr, "kaspa-sensor: export %s to %s://%s:%u, cursor %s\n",
+	    c->format == EXPORT_FIRESTORE ? "firestore" : "ndjson",
+	    e->url.tls ? "https" : "http", e->url.host, (unsigned)e->url.port,
+	    e->cursor_path);
+	return e;
+}
+
+const struct export_status *exporter_status(const struct exporter *e)
+{
+	return &e->st;
+}
+
+void exporter_drain(struct exporter *e, uint64_t within_ms)
+{
+	e->draining = true;
+	e->drain_deadline = now_ms() + (int64_t)within_ms;
+	arm_timer(e, e->state == ST_IDLE || e->state == ST_BACKOFF ?
+	    now_ms() : 0);
+}
+
+void exporter_free(struct exporter *e)
+{
+	if (e == NULL)
+		return;
+	if (e->log->may_delete_ud == e)
+		e->log->may_delete = NULL;
+	close_conn(e);
+	if (e->timer_slot >= 0)
+		loop_del(e->loop, e->timer_slot);
+	tls_anchors_free(&e->anchors);
+	firestore_free(e->fs);
+	free(e->tls);
+	free(e->files);
+	free(e->batch);
+	free(e->req);
+	free(e->resp);
+	free(e);
+}

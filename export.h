@@ -1,0 +1,76 @@
+/* export.h - ships the NDJSON log to a central store over HTTPS.
+ *
+ * The log files are the source of truth: the exporter reads lines from
+ * the rotated files (PATH.keep .. PATH.1) and the current one, oldest
+ * first, batches them (max lines, bytes, delay) and POSTs each batch.  A
+ * durable cursor (file dev+inode and offset; temp file, fsync, rename)
+ * advances only after a 2xx, so delivery is at least once; every line
+ * carries event_id for de-duplication.  Through ndjson's may_delete hook
+ * a rotation never deletes a file that is not fully shipped, unless the
+ * log files together exceed disk_cap_bytes (then the lost lines are
+ * counted and reported).
+ *
+ * Failures: 5xx, 408, 429, timeouts and connection or TLS errors retry
+ * the same batch with exponential backoff and jitter; any other 4xx
+ * parks the batch in the dead-letter file and moves on.  Runs on the
+ * sensor's loop: no thread, no blocking call but local file I/O.
+ */
+#ifndef EXPORT_H
+#define EXPORT_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "loop.h"
+#include "ndjson.h"
+
+enum export_format { EXPORT_NDJSON, EXPORT_FIRESTORE };
+
+struct export_config {
+	const char *url;
+	enum export_format format;
+	const char *ca_file;
+	const char *header_file;          /* NULL: none */
+	const char *credentials_file;     /* firestore service-account JSON */
+	bool allow_http;
+	uint64_t batch_lines, batch_bytes, batch_ms;
+	const char *cursor_path;          /* NULL: LOG.cursor */
+	const char *dead_letter_path;     /* NULL: LOG.dead */
+	uint64_t disk_cap_bytes;
+	uint64_t timeout_ms;              /* one whole request */
+	uint64_t retry_max_ms;            /* backoff ceiling */
+};
+
+enum export_health { EXPORT_STARTING, EXPORT_OK, EXPORT_FAILING };
+
+/* What operators (and later a metrics endpoint) read. */
+struct export_status {
+	enum export_health health;
+	uint64_t lag_bytes;        /* in the log files after the cursor */
+	uint64_t lag_lines;        /* lines read but not shipped yet */
+	int64_t last_success_ms;   /* Unix time; 0: never */
+	int64_t last_error_ms;
+	char last_error[160];      /* never holds header or key material */
+	uint64_t batches_ok, lines_ok;
+	uint64_t retries;
+	uint64_t dead_batches, dead_lines;
+	uint64_t dropped_lines;    /* deleted unshipped under the disk cap */
+};
+
+struct exporter;
+
+/* Reads the CA bundle, header file and cursor, hooks into the log's
+ * rotation and starts the timer.  NULL on error (printed on stderr). */
+struct exporter *exporter_new(const struct export_config *c, struct loop *l,
+    struct ndjson_log *log);
+
+const struct export_status *exporter_status(const struct exporter *e);
+
+/* Shutdown: ship what is pending, then loop_stop(), within `within_ms`
+ * at most. */
+void exporter_drain(struct exporter *e, uint64_t within_ms);
+
+/* Closes everything and unhooks the log; NULL is fine. */
+void exporter_free(struct exporter *e);
+
+#endif

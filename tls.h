@@ -1,0 +1,57 @@
+/* tls.h - a TLS 1.2 client on BearSSL's engine, driven by the caller's
+ * poll() loop: never blocks, never uses the br_sslio helpers.
+ *
+ * Certificates are checked against trust anchors read from a PEM bundle
+ * (chain and host name, by br_x509_minimal); the engine is seeded from
+ * getrandom().  Only ECDHE suites with AES-GCM or ChaCha20-Poly1305, so
+ * only those primitives are linked in.
+ */
+#ifndef TLS_H
+#define TLS_H
+
+#include <stddef.h>
+#include <sys/types.h>
+
+#include <bearssl.h>
+
+#define TLS_ANCHORS_MAX 1024
+
+struct tls_anchors {
+	br_x509_trust_anchor *ta;
+	size_t n;
+};
+
+/* Reads every CERTIFICATE in a PEM file (at most TLS_ANCHORS_MAX, each
+ * at most 64 KB of PEM).  0 on success; -1 with errno, or with errno
+ * EINVAL if the file holds no usable certificate. */
+int tls_anchors_load(struct tls_anchors *a, const char *pem_path);
+void tls_anchors_free(struct tls_anchors *a);
+
+struct tls_conn {
+	br_ssl_client_context cc;
+	br_x509_minimal_context xc;
+	unsigned char iobuf[BR_SSL_BUFSIZE_BIDI];
+};
+
+/* Prepares a handshake with `host` (checked against the certificate; an
+ * IP address literal is sent as no SNI and must be in the certificate's
+ * names as text, which is BearSSL's rule).  0, or -1 (no entropy). */
+int tls_start(struct tls_conn *t, const struct tls_anchors *a,
+    const char *host);
+
+/* Plaintext in and out.  Both also move records between the engine and
+ * the non-blocking socket fd.  tls_send returns the bytes taken (0 when
+ * the engine is busy); tls_recv the bytes read, 0 once the peer closed.
+ * -1 with errno EAGAIN means wait for tls_events(); any other -1 is fatal
+ * (tls_error() tells why). */
+ssize_t tls_send(struct tls_conn *t, int fd, const void *p, size_t n);
+ssize_t tls_recv(struct tls_conn *t, int fd, void *p, size_t cap);
+
+/* POLLIN and/or POLLOUT the engine waits for. */
+short tls_events(const struct tls_conn *t);
+
+/* BearSSL error code (0: none) and a short text for operator logs. */
+int tls_error(const struct tls_conn *t);
+const char *tls_error_text(int err);
+
+#endif

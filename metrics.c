@@ -18,6 +18,7 @@
 
 #define OTHER "other"
 #define ACCEPT_BURST 16
+#define ACCEPT_PAUSE_MS 1000
 #define HEAD_MAX 256       /* our response head */
 
 /* ---- counting ---- */
@@ -238,32 +239,72 @@ static void render_identity(struct out *o, const struct metrics *m)
 	    "Unix time the sensor started.", (uint64_t)m->start_time_s);
 }
 
+/* Plain counters and gauges, each read from a uint64_t field. */
+struct scalar_def {
+	const char *name, *type, *help;
+	size_t offset;
+};
+
+#define M(f) offsetof(struct metrics, f)
+static const struct scalar_def sensor_scalars[] = {
+	{ "kaspa_sensor_open_connections", "gauge",
+	  "Inbound connections open now.", M(open_connections) },
+	{ "kaspa_sensor_log_lines_total", "counter",
+	  "NDJSON lines written.", M(log_lines) },
+	{ "kaspa_sensor_log_written_bytes_total", "counter",
+	  "NDJSON bytes written.", M(log_bytes) },
+	{ "kaspa_sensor_log_errors_total", "counter",
+	  "NDJSON lines dropped by a failed write.", M(log_errors) },
+	{ "kaspa_sensor_log_rotations_total", "counter",
+	  "Log file rotations.", M(log_rotations) },
+	{ "kaspa_sensor_log_file_bytes", "gauge",
+	  "Size of the current log file.", M(log_file_bytes) },
+};
+#undef M
+
+#define E(f) offsetof(struct metrics_export, f)
+static const struct scalar_def export_scalars[] = {
+	{ "kaspa_sensor_export_lag_bytes", "gauge",
+	  "Log bytes after the export cursor.", E(lag_bytes) },
+	{ "kaspa_sensor_export_lag_lines", "gauge",
+	  "Log lines read but not exported yet.", E(lag_lines) },
+	{ "kaspa_sensor_export_lines_total", "counter",
+	  "Log lines exported.", E(lines_ok) },
+	{ "kaspa_sensor_export_batches_total", "counter",
+	  "Batches the store accepted.", E(batches_ok) },
+	{ "kaspa_sensor_export_retries_total", "counter",
+	  "Failed export attempts that will be retried.", E(retries) },
+	{ "kaspa_sensor_export_dead_lines_total", "counter",
+	  "Lines parked in the dead-letter file.", E(dead_lines) },
+	{ "kaspa_sensor_export_dropped_lines_total", "counter",
+	  "Lines deleted unshipped under the disk cap.", E(dropped_lines) },
+};
+#undef E
+
+static void render_scalars(struct out *o, const struct scalar_def *d,
+    size_t n, const void *base)
+{
+	for (size_t i = 0; i < n; i++) {
+		uint64_t v;
+		memcpy(&v, (const char *)base + d[i].offset, sizeof v);
+		scalar(o, d[i].name, d[i].type, d[i].help, v);
+	}
+}
+
 static void render_export(struct out *o, const struct metrics_export *e)
 {
 	if (!e->present)
 		return;
 	scalar(o, "kaspa_sensor_export_failing", "gauge",
 	    "1 while the last export attempt failed.", e->failing);
-	scalar(o, "kaspa_sensor_export_lag_bytes", "gauge",
-	    "Log bytes after the export cursor.", e->lag_bytes);
-	scalar(o, "kaspa_sensor_export_lag_lines", "gauge",
-	    "Log lines read but not exported yet.", e->lag_lines);
 	family(o, "kaspa_sensor_export_last_success_timestamp_seconds", "gauge",
 	    "Unix time of the last accepted batch (0: never).");
 	put(o, "kaspa_sensor_export_last_success_timestamp_seconds ");
 	put_seconds(o, e->last_success_ms > 0 ? (uint64_t)e->last_success_ms :
 	    0, 1000);
 	put(o, "\n");
-	scalar(o, "kaspa_sensor_export_lines_total", "counter",
-	    "Log lines exported.", e->lines_ok);
-	scalar(o, "kaspa_sensor_export_batches_total", "counter",
-	    "Batches the store accepted.", e->batches_ok);
-	scalar(o, "kaspa_sensor_export_retries_total", "counter",
-	    "Failed export attempts that will be retried.", e->retries);
-	scalar(o, "kaspa_sensor_export_dead_lines_total", "counter",
-	    "Lines parked in the dead-letter file.", e->dead_lines);
-	scalar(o, "kaspa_sensor_export_dropped_lines_total", "counter",
-	    "Lines deleted unshipped under the disk cap.", e->dropped_lines);
+	render_scalars(o, export_scalars, sizeof export_scalars /
+	    sizeof *export_scalars, e);
 }
 
 size_t metrics_render(const struct metrics *m, char *buf, size_t cap)
@@ -284,18 +325,8 @@ size_t metrics_render(const struct metrics *m, char *buf, size_t cap)
 	    &m->classifications, "classification", "reason");
 	render_histogram(&o, "kaspa_sensor_probe_duration_seconds",
 	    "Duration of dial-back probes that dialed.", &m->probe);
-	scalar(&o, "kaspa_sensor_open_connections", "gauge",
-	    "Inbound connections open now.", m->open_connections);
-	scalar(&o, "kaspa_sensor_log_lines_total", "counter",
-	    "NDJSON lines written.", m->log_lines);
-	scalar(&o, "kaspa_sensor_log_written_bytes_total", "counter",
-	    "NDJSON bytes written.", m->log_bytes);
-	scalar(&o, "kaspa_sensor_log_errors_total", "counter",
-	    "NDJSON lines dropped by a failed write.", m->log_errors);
-	scalar(&o, "kaspa_sensor_log_rotations_total", "counter",
-	    "Log file rotations.", m->log_rotations);
-	scalar(&o, "kaspa_sensor_log_file_bytes", "gauge",
-	    "Size of the current log file.", m->log_file_bytes);
+	render_scalars(&o, sensor_scalars, sizeof sensor_scalars /
+	    sizeof *sensor_scalars, m);
 	render_export(&o, &m->exp);
 	return o.overflow ? 0 : o.len;
 }
@@ -531,6 +562,7 @@ static void client_close(struct metrics_client *c)
 	loop_del(c->srv->l, c->slot);
 	close(c->fd);
 	c->state = CLIENT_FREE;
+	loop_set_events(c->srv->l, c->srv->slot, POLLIN);   /* a place is free */
 }
 
 /* A short reply to a client we give up on: one try, no waiting. */
@@ -628,25 +660,38 @@ static struct metrics_client *free_client(struct metrics_server *srv)
 	return NULL;
 }
 
-static void on_accept(struct loop *l, int slot, short revents, void *ud)
+static void on_metrics_accept(struct loop *l, int slot, short revents, void *ud)
 {
 	struct metrics_server *srv = ud;
-	(void)slot;
-	(void)revents;
 
+	if (revents == 0) {           /* the pause below is over */
+		loop_set_events(l, slot, POLLIN);
+		return;
+	}
 	for (int i = 0; i < ACCEPT_BURST; i++) {
-		int fd = accept4(srv->fd, NULL, NULL, SOCK_NONBLOCK |
-		    SOCK_CLOEXEC);
-		if (fd < 0) {
-			if (errno != EAGAIN && errno != EWOULDBLOCK &&
-			    errno != EINTR && errno != ECONNABORTED)
-				fprintf(stderr, "kaspa-sensor: %s: %s\n",
-				    __func__, strerror(errno));
+		struct metrics_client *c = free_client(srv);
+		if (c == NULL) {
+			/* Every place taken: newcomers wait in the listen
+			 * backlog (client_close resumes).  Accepting them only
+			 * to close them would reset them before they read. */
+			loop_set_events(l, slot, 0);
 			return;
 		}
-		struct metrics_client *c = free_client(srv);
-		int cs = c ? loop_add(l, fd, POLLIN, on_client, c) : -1;
-		if (cs < 0) {
+		int fd = accept4(srv->fd, NULL, NULL, SOCK_NONBLOCK |
+		    SOCK_CLOEXEC);
+		if (fd < 0 && (errno == EMFILE || errno == ENFILE ||
+		    errno == ENOBUFS || errno == ENOMEM)) {
+			/* The listener stays readable: polling it would spin. */
+			fprintf(stderr, "kaspa-sensor: %s: %s: metrics paused"
+			    " for %d ms\n", __func__, strerror(errno),
+			    ACCEPT_PAUSE_MS);
+			loop_set_events(l, slot, 0);
+			loop_set_deadline(l, slot, now_ms() + ACCEPT_PAUSE_MS);
+		}
+		if (fd < 0)
+			return;
+		int cs = loop_add(l, fd, POLLIN, on_client, c);
+		if (cs < 0) {          /* the loop is full */
 			try_send(fd, &reply_busy);
 			close(fd);
 			continue;
@@ -699,7 +744,7 @@ struct metrics_server *metrics_server_start(const char *addr,
 		srv->c[i].srv = srv;
 	srv->fd = open_listener(&a);
 	if (srv->fd >= 0) {
-		srv->slot = loop_add(l, srv->fd, POLLIN, on_accept, srv);
+		srv->slot = loop_add(l, srv->fd, POLLIN, on_metrics_accept, srv);
 		if (srv->slot >= 0)
 			return srv;
 		close(srv->fd);

@@ -7,8 +7,8 @@
  * GET (and HEAD) /metrics and /healthz, 404 for other paths, 405 for
  * other methods, one request per connection (Connection: close).  Caps:
  * METRICS_REQ_MAX bytes of request head, METRICS_CLIENT_MS for the whole
- * exchange (slow clients are cut off), METRICS_CLIENTS at once (more get
- * an immediate 503).
+ * exchange (slow clients get 408 and are cut off), METRICS_CLIENTS at once
+ * (more wait in the listen backlog until a place frees).
  *
  * Label values are copied (cut at METRICS_LABEL_MAX - 1 bytes); each
  * labelled family keeps at most METRICS_SERIES distinct label sets, and

@@ -28,13 +28,13 @@ APT_PKGS := build-essential musl-tools nanopb libnanopb-dev:$(DEB_ARCH) \
             libcmocka-dev protobuf-compiler python3-protobuf python3-grpcio \
             python3-h2 python3-hpack zlib1g-dev clang libclang-rt-14-dev \
             iproute2 iptables \
-            clickhouse-server openssl \
+            clickhouse-server openssl python3-cryptography \
             ca-certificates gcc-aarch64-linux-gnu musl-dev:arm64 \
             libbearssl-dev:arm64 libnanopb-dev:arm64 qemu-user-static
 
 SUDO     := $(shell [ "$$(id -u)" -eq 0 ] || echo sudo)
 
-.PHONY: all deps run test unit interop fuzz fuzz-smoke robust clean arm64 test-scratch test-arm64
+.PHONY: all deps run test unit interop export-test fuzz fuzz-smoke robust clean arm64 test-scratch test-arm64
 all: kaspa-sensor
 
 # Install what is missing (Debian); quiet when everything is there.
@@ -183,9 +183,15 @@ test-scratch: kaspa-sensor
 test-arm64: kaspa-sensor-arm64
 	/usr/bin/python3 -m unittest discover -v -s test/fleet -p test_arm64.py
 
+# Export end to end: a real ClickHouse (HTTPS, test CA made with openssl)
+# and a local Firestore stand-in; loopback only.
+export-test: kaspa-sensor
+	/usr/bin/python3 test/export/run_all.py
+
 test: deps
 	$(MAKE) unit
 	$(MAKE) interop
+	$(MAKE) export-test
 	$(MAKE) fuzz-smoke
 	$(MAKE) robust
 	$(MAKE) test-scratch test-arm64

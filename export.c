@@ -116,8 +116,8 @@ static void set_health(struct exporter *e, enum export_health h)
 		    " lines shipped, lag %" PRIu64 " bytes\n", __func__,
 		    health_name(h), e->st.lines_ok, e->st.lag_bytes);
 	else
-		fprintf(stderr, "kaspa-sensor: %s: export %s: %s\n", __func__,
-		    health_name(h), e->st.last_error);
+		fprintf(stderr, "kaspa-sensor: %s: export %s\n", __func__,
+		    health_name(h));
 }
 
 static void note_error(struct exporter *e, const char *fmt, ...)
@@ -476,10 +476,10 @@ static void fail_retry(struct exporter *e, const char *fmt, ...)
 	e->failures++;
 	e->st.retries++;
 	uint64_t wait = backoff_ms(e);
-	if (e->st.health != EXPORT_FAILING || e->failures == 1)
-		fprintf(stderr, "kaspa-sensor: %s: %s; retry in %" PRIu64 " ms\n",
-		    __func__, e->st.last_error, wait);
 	set_health(e, EXPORT_FAILING);
+	fprintf(stderr, "kaspa-sensor: %s: export attempt %u failed: %s; retry"
+	    " in %" PRIu64 " ms\n", __func__, e->failures, e->st.last_error,
+	    wait);
 	e->state = ST_BACKOFF;
 	arm_timer(e, now_ms() + (int64_t)wait);
 }

@@ -1,0 +1,167 @@
+"""End to end against a real ClickHouse 18.16 over HTTPS (test CA): rows
+equal log lines; store down then up; kill -9 and restart; wrong CA and
+wrong host name; a 400 reply goes to the dead-letter file."""
+
+import itertools
+import os
+import signal
+import time
+import unittest
+
+from exportlib import (FAST_EXPORT, ClickHouse, Sensor, TestCA, TABLE_DDL,
+                       garbage_connections, log_records, real_handshakes,
+                       tmpdir, wait_for)
+
+_tables = itertools.count()
+
+
+class ClickHouseCase(unittest.TestCase):
+    ch = None
+
+    @classmethod
+    def setUpClass(cls):
+        cls.ch = ClickHouse()
+
+    @classmethod
+    def tearDownClass(cls):
+        cls.ch.stop()
+
+    def setUp(self):
+        self.table = "events_%d_%d" % (os.getpid(), next(_tables))
+        self.ch.query(TABLE_DDL.format(table=self.table))
+        self.sensors = []
+
+    def tearDown(self):
+        for s in self.sensors:
+            if s.proc.poll() is None:
+                s.stop()
+
+    def sensor(self, *extra, url=None, ca=None, log=None):
+        """A sensor exporting to our table; `log`: another sensor's log
+        (a restart)."""
+        s = Sensor("--export-url", url or self.ch.insert_url(self.table),
+                   "--export-ca", ca or self.ch.tls.ca, *FAST_EXPORT,
+                   *extra, *(["--log", log] if log else []))
+        if log:
+            s.log = log
+        self.sensors.append(s)
+        return s
+
+    def count(self, distinct=False):
+        what = "uniqExact(event_id)" if distinct else "count()"
+        return int(self.ch.query("SELECT %s FROM %s" % (what, self.table)))
+
+    def wait_count(self, n, distinct=False, timeout=20):
+        return wait_for(lambda: self.count(distinct) >= n, timeout) and \
+            self.count(distinct)
+
+    def test_rows_equal_log_lines(self):
+        s = self.sensor()
+        outs = real_handshakes(s, 3)
+        for o in outs:
+            self.assertIsNone(o.error, o.error)
+        garbage_connections(s.port, 20)
+        self.assertTrue(wait_for(lambda: len(log_records(s)) == 23))
+        self.assertEqual(self.wait_count(23), 23, s.stderr_text())
+        keys = ("event_id", "ts", "sensor_id", "peer_ip", "peer_port",
+                "stage_reached", "outcome")
+        want = sorted((tuple(r[k] for k in keys) for r in log_records(s)))
+        got = sorted(tuple(r[k] for k in keys)
+                     for r in self.ch.rows(self.table))
+        self.assertEqual(got, want)
+        self.assertEqual(sum(r[6] == "ready" or r[5] == "ready" for r in want)
+                         >= 3, True)
+        # The MATERIALIZED time column parsed every ts.
+        bad = self.ch.query("SELECT count() FROM %s WHERE toYear(time) < 2020"
+                            % self.table)
+        self.assertEqual(bad.strip(), "0")
+        self.assertEqual(s.stop(), 0)
+
+    def test_store_down_then_up_loses_nothing(self):
+        s = self.sensor()
+        garbage_connections(s.port, 5)
+        self.assertEqual(self.wait_count(5), 5)
+        self.ch.stop()
+        try:
+            garbage_connections(s.port, 30, spacing=0.02)
+            self.assertTrue(wait_for(
+                lambda: s.stderr_text().count("export attempt") >= 2))
+            self.assertIn("export failing", s.stderr_text())
+        finally:
+            self.ch.start()
+        garbage_connections(s.port, 5)
+        self.assertEqual(self.wait_count(40), 40, s.stderr_text())
+        self.assertEqual(self.count(distinct=True), 40)
+        self.assertTrue(wait_for(lambda: "export ok" in
+                                 s.stderr_text().split("export failing")[-1]))
+        self.assertEqual(s.stop(), 0)
+
+    def test_kill9_mid_batch_then_restart(self):
+        s = self.sensor("--export-batch-lines", "3")
+        log = s.log
+        garbage_connections(s.port, 30)
+        # Kill while batches are going out.
+        wait_for(lambda: self.count() >= 3, timeout=10, step=0.01)
+        os.kill(s.proc.pid, signal.SIGKILL)
+        s.proc.wait(5)
+        shipped_before = self.count()
+        s2 = self.sensor("--export-batch-lines", "3", log=log)
+        garbage_connections(s2.port, 10)
+        lines = wait_for(lambda: len(log_records(s2)) >= 40 and
+                         len(log_records(s2)))
+        self.assertEqual(lines, 40)
+        self.assertEqual(self.wait_count(40, distinct=True), 40,
+                         s2.stderr_text())
+        ids = {r["event_id"] for r in log_records(s2)}
+        got = set(self.ch.query("SELECT DISTINCT event_id FROM %s" %
+                                self.table).split())
+        self.assertEqual(got, ids)
+        self.assertLessEqual(shipped_before, 40)
+        self.assertEqual(s2.stop(), 0)
+
+    def test_wrong_ca_refused_reported_retried(self):
+        other = TestCA(tmpdir("export_ca_"))
+        s = self.sensor(ca=other.ca)
+        garbage_connections(s.port, 3)
+        self.assertTrue(wait_for(
+            lambda: s.stderr_text().count("certificate not trusted") >= 2))
+        self.assertEqual(self.count(), 0)
+        self.assertEqual(s.stop(), 0)
+        # The right CA later: everything that waited arrives.
+        s2 = self.sensor(log=s.log)
+        self.assertEqual(self.wait_count(3), 3, s2.stderr_text())
+        self.assertEqual(s2.stop(), 0)
+
+    def test_wrong_host_name_refused_reported_retried(self):
+        # The certificate names localhost only.
+        s = self.sensor(url=self.ch.insert_url(self.table, host="127.0.0.1"))
+        garbage_connections(s.port, 2)
+        self.assertTrue(wait_for(lambda: s.stderr_text().count(
+            "does not match the host name") >= 2))
+        self.assertEqual(self.count(), 0)
+        self.assertEqual(s.stop(), 0)
+
+    def test_400_is_dead_lettered(self):
+        # user_agent is null in a junk connection's line: a non-Nullable
+        # String column makes ClickHouse answer 400 for the batch.
+        self.ch.query("CREATE TABLE %s_strict (event_id String, user_agent"
+                      " String) ENGINE = MergeTree ORDER BY event_id"
+                      % self.table)
+        s = self.sensor(url=self.ch.insert_url(self.table + "_strict"))
+        garbage_connections(s.port, 2)
+        dead = s.log + ".dead"
+        self.assertTrue(wait_for(lambda: os.path.exists(dead) and
+                                 len(s.records(dead)) == 2), s.stderr_text())
+        self.assertIn("EXPORT REJECTED", s.stderr_text())
+        self.assertIn("HTTP 400", s.stderr_text())
+        self.assertEqual({r["event_id"] for r in s.records(dead)},
+                         {r["event_id"] for r in log_records(s)})
+        # It moved on: the cursor is past the parked lines.
+        self.assertTrue(os.path.exists(s.log + ".cursor"))
+        garbage_connections(s.port, 1)
+        self.assertTrue(wait_for(lambda: len(s.records(dead)) == 3))
+        self.assertEqual(s.stop(), 0)
+
+
+if __name__ == "__main__":
+    unittest.main()

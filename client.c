@@ -41,8 +41,7 @@ struct client {
 	unsigned requests_sent;
 	int64_t started_us;
 	char authority[ADDR_TEXT_MAX];
-	struct h2_conn h2;         /* last: its buffers stay untouched until
-	                            * the connection is up */
+	struct h2_conn h2;         /* small: its buffers are lent while used */
 };
 
 /* Single-threaded: one decode and one encode area serve every session. */
@@ -91,6 +90,7 @@ static void client_free(struct client *c)
 		c->r.outcome = "closed";
 	c->finished = true;
 	c->cb.on_done(c->ctx, &c->r);
+	h2_free(&c->h2);
 	free(c);
 }
 
@@ -482,7 +482,7 @@ struct client *client_start(struct loop *l, const struct client_config *cfg,
 
 	if (c == NULL)
 		return NULL;
-	memset(c, 0, offsetof(struct client, h2));
+	memset(c, 0, sizeof *c);
 	c->loop = l;
 	c->cfg = *cfg;
 	c->cb = *cb;

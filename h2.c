@@ -1,7 +1,10 @@
 /* h2.c - HTTP/2 (RFC 9113) engine carrying one gRPC call; see h2.h.
  *
- * Received bytes are gathered into c->rx one frame at a time, then the frame
- * is dispatched by type.  Stream errors on our single stream are raised as
+ * Received frames are processed in place when they arrive whole; only a
+ * frame split across h2_recv() calls is gathered into c->rx.  Likewise a
+ * header block or gRPC message is copied (into c->hdr, c->msg) only when
+ * it spans frames.  Those buffers, the output queue and the HPACK decoder
+ * are lent from free lists while in use (see h2.h).  Stream errors on our single stream are raised as
  * connection errors (RFC 9113 section 5.4.1 allows it): with one call per
  * connection there is nothing left to keep the connection for.
  *
@@ -13,6 +16,7 @@
 
 #include <stddef.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "inflate.h"
@@ -86,6 +90,53 @@ static const char PREFACE[] = "PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n";
 static uint8_t hpack_scratch[2 * HPACK_STRING_MAX];
 static uint8_t inflated[GRPC_MESSAGE_MAX];
 
+/* ---- lent buffers ---- */
+
+#define RX_MAX (FRAME_HEADER_LEN + H2_FRAME_MAX)
+#define MSG_MAX (GRPC_PREFIX_LEN + GRPC_MESSAGE_MAX)
+#define HELD_MAX (GRPC_PREFIX_LEN + GRPC_MESSAGE_MAX)
+/* Returned buffers kept per kind for reuse: enough for the connections
+ * that are mid-frame at any moment; beyond it they go back to malloc. */
+#define POOL_KEEP 64
+
+/* A free list of same-size blocks; the link lives in the block. */
+struct pool {
+	size_t size;
+	void *head;
+	unsigned n_free;
+};
+
+static struct pool pool_rx = { RX_MAX, NULL, 0 };
+static struct pool pool_hdr = { H2_HEADER_BLOCK_MAX, NULL, 0 };
+static struct pool pool_msg = { MSG_MAX, NULL, 0 };
+static struct pool pool_tx = { H2_TX_MAX, NULL, 0 };
+static struct pool pool_held = { HELD_MAX, NULL, 0 };
+static struct pool pool_hpack = { sizeof(struct hpack_decoder), NULL, 0 };
+
+static void *pool_get(struct pool *p)
+{
+	void *b = p->head;
+
+	if (b == NULL)
+		return malloc(p->size);
+	memcpy(&p->head, b, sizeof p->head);
+	p->n_free--;
+	return b;
+}
+
+static void pool_put(struct pool *p, void *b)
+{
+	if (b == NULL)
+		return;
+	if (p->n_free >= POOL_KEEP) {
+		free(b);
+		return;
+	}
+	memcpy(b, &p->head, sizeof p->head);
+	p->head = b;
+	p->n_free++;
+}
+
 struct frame {
 	uint8_t type;
 	uint8_t flags;
@@ -131,11 +182,13 @@ static size_t tx_room(struct h2_conn *c)
 	return H2_TX_MAX - c->tx_len;
 }
 
+static bool lend(struct h2_conn *c, uint8_t **buf, struct pool *p);
+
 /* Append one frame if it fits; no side effect when it does not. */
 static bool tx_put(struct h2_conn *c, uint8_t type, uint8_t flags,
     uint32_t id, const uint8_t *payload, size_t len)
 {
-	if (tx_room(c) < FRAME_HEADER_LEN + len)
+	if (tx_room(c) < FRAME_HEADER_LEN + len || !lend(c, &c->tx, &pool_tx))
 		return false;
 	uint8_t *p = c->tx + c->tx_len;
 	p[0] = (uint8_t)(len >> 16);
@@ -156,6 +209,22 @@ static int set_fail(struct h2_conn *c, enum h2_fail f)
 		c->fail = f;
 	c->state = H2_CLOSING;
 	return -1;
+}
+
+/* Make sure *buf is lent; false (and the connection failed) if not. */
+static bool lend(struct h2_conn *c, uint8_t **buf, struct pool *p)
+{
+	if (*buf == NULL && (*buf = pool_get(p)) == NULL) {
+		set_fail(c, H2_FAIL_NO_MEMORY);
+		return false;
+	}
+	return true;
+}
+
+static void give_back(uint8_t **buf, struct pool *p)
+{
+	pool_put(p, *buf);
+	*buf = NULL;
 }
 
 static int queue_frame(struct h2_conn *c, uint8_t type, uint8_t flags,
@@ -266,13 +335,25 @@ void h2_init(struct h2_conn *c, enum h2_role role,
 	c->tx_len = 0;
 	c->tx_sent = 0;
 	c->held_len = 0;
-	hpack_decoder_init(&c->hpack, HPACK_TABLE_MAX);
+	c->hpack = NULL;
+	c->rx = c->hdr = c->msg = c->tx = c->held = NULL;
 
-	if (role == H2_CLIENT) {
+	if (role == H2_CLIENT && lend(c, &c->tx, &pool_tx)) {
 		memcpy(c->tx, PREFACE, PREFACE_LEN);
 		c->tx_len = PREFACE_LEN;
 	}
 	queue_our_settings(c);
+}
+
+void h2_free(struct h2_conn *c)
+{
+	pool_put(&pool_hpack, c->hpack);
+	c->hpack = NULL;
+	give_back(&c->rx, &pool_rx);
+	give_back(&c->hdr, &pool_hdr);
+	give_back(&c->msg, &pool_msg);
+	give_back(&c->tx, &pool_tx);
+	give_back(&c->held, &pool_held);
 }
 
 /* ---- stream bookkeeping ---- */
@@ -428,14 +509,21 @@ static int flush_held(struct h2_conn *c)
 
 	if (!local_open(c))
 		return 0;
-	while ((n = next_data_chunk(c, c->held_len - off)) > 0) {
-		(void)tx_put(c, FT_DATA, 0, c->stream_id, c->held + off, n);
+	while (c->held_len > off &&
+	    (n = next_data_chunk(c, c->held_len - off)) > 0 &&
+	    tx_put(c, FT_DATA, 0, c->stream_id, c->held + off, n)) {
 		c->send_window_conn -= (int64_t)n;
 		c->send_window_stream -= (int64_t)n;
 		off += n;
 	}
-	memmove(c->held, c->held + off, c->held_len - off);
-	c->held_len -= off;
+	if (off > 0) {
+		memmove(c->held, c->held + off, c->held_len - off);
+		c->held_len -= off;
+	}
+	if (c->held_len == 0)
+		give_back(&c->held, &pool_held);
+	if (c->fail != H2_FAIL_NONE)
+		return -1;
 	if (c->held_len == 0 && c->end_pending)
 		return send_end_stream(c);
 	return 0;
@@ -493,8 +581,10 @@ static int queue_message(struct h2_conn *c, uint8_t flag, const uint8_t *msg,
 		return -1;
 	if (!c->sent_headers && h2_respond(c) < 0)
 		return -1;
-	if (sizeof c->held - c->held_len < GRPC_PREFIX_LEN + len)
+	if (HELD_MAX - c->held_len < GRPC_PREFIX_LEN + len)
 		return set_fail(c, H2_FAIL_TX_FULL);
+	if (!lend(c, &c->held, &pool_held))
+		return -1;
 	c->held[c->held_len] = flag;
 	put_u32(c->held + c->held_len + 1, (uint32_t)len);
 	if (len > 0)
@@ -537,8 +627,10 @@ int h2_goaway(struct h2_conn *c, uint32_t code, const char *debug)
 
 const uint8_t *h2_out(const struct h2_conn *c, size_t *len)
 {
+	static const uint8_t nothing[1];
+
 	*len = c->tx_len - c->tx_sent;
-	return c->tx + c->tx_sent;
+	return c->tx != NULL ? c->tx + c->tx_sent : nothing;
 }
 
 void h2_out_done(struct h2_conn *c, size_t n)
@@ -547,6 +639,7 @@ void h2_out_done(struct h2_conn *c, size_t n)
 	if (c->tx_sent == c->tx_len) {
 		c->tx_len = 0;
 		c->tx_sent = 0;
+		give_back(&c->tx, &pool_tx);
 	}
 	if (c->fail == H2_FAIL_NONE)
 		(void)flush_held(c);   /* a failure is recorded in c->fail */
@@ -554,10 +647,11 @@ void h2_out_done(struct h2_conn *c, size_t n)
 
 /* ---- receiving: gRPC messages ---- */
 
-static int start_message(struct h2_conn *c)
+/* Check a 5-byte message prefix; the body length goes to c->msg_need. */
+static int start_message(struct h2_conn *c, const uint8_t *prefix)
 {
-	uint8_t flag = c->msg[0];
-	uint32_t len = get_u32(c->msg + 1);
+	uint8_t flag = prefix[0];
+	uint32_t len = get_u32(prefix + 1);
 
 	if (flag > 1)
 		return protocol_error(c);
@@ -569,13 +663,11 @@ static int start_message(struct h2_conn *c)
 	return 0;
 }
 
-static int deliver_message(struct h2_conn *c)
+static int deliver_message(struct h2_conn *c, uint8_t flag,
+    const uint8_t *body, size_t len)
 {
-	bool compressed = c->msg[0] == 1;
-	const uint8_t *body = c->msg + GRPC_PREFIX_LEN;
-	size_t len = c->msg_need;
+	bool compressed = flag == 1;
 
-	c->msg_len = 0;
 	if (compressed) {
 		size_t out_len;
 		if (inflate_gzip(body, len, inflated, sizeof inflated,
@@ -589,25 +681,60 @@ static int deliver_message(struct h2_conn *c)
 	return 0;
 }
 
-/* Reassemble gRPC messages (5-byte prefix, then the body) from DATA. */
+/* Bytes of one whole message at the start of p (prefix + body), or 0 if
+ * p holds only part of one. */
+static size_t whole_message(const uint8_t *p, size_t n)
+{
+	if (n < GRPC_PREFIX_LEN)
+		return 0;
+	size_t len = get_u32(p + 1);
+	return len <= n - GRPC_PREFIX_LEN ? GRPC_PREFIX_LEN + len : 0;
+}
+
+/* Copy the next piece of a message that spans DATA frames into c->msg;
+ * returns the bytes taken, or 0 when the connection failed. */
+static size_t gather_message(struct h2_conn *c, const uint8_t *p, size_t n)
+{
+	bool in_prefix = c->msg_len < GRPC_PREFIX_LEN;
+	size_t goal = in_prefix ? GRPC_PREFIX_LEN : GRPC_PREFIX_LEN + c->msg_need;
+	size_t k = min_size(goal - c->msg_len, n);
+
+	if (!lend(c, &c->msg, &pool_msg))
+		return 0;
+	memcpy(c->msg + c->msg_len, p, k);
+	c->msg_len += k;
+	if (in_prefix && c->msg_len == GRPC_PREFIX_LEN &&
+	    start_message(c, c->msg) < 0)
+		return 0;
+	if (c->msg_len == GRPC_PREFIX_LEN + c->msg_need &&
+	    c->msg_len >= GRPC_PREFIX_LEN) {
+		c->msg_len = 0;
+		int r = deliver_message(c, c->msg[0], c->msg + GRPC_PREFIX_LEN,
+		    c->msg_need);
+		give_back(&c->msg, &pool_msg);
+		if (r < 0)
+			return 0;
+	}
+	return k;
+}
+
+/* Split DATA into gRPC messages (5-byte prefix, then the body): whole ones
+ * are delivered in place, the rest gathered. */
 static int feed_messages(struct h2_conn *c, const uint8_t *p, size_t n)
 {
 	while (n > 0) {
-		bool in_prefix = c->msg_len < GRPC_PREFIX_LEN;
-		size_t goal = in_prefix ? GRPC_PREFIX_LEN :
-		    GRPC_PREFIX_LEN + c->msg_need;
-		size_t k = min_size(goal - c->msg_len, n);
+		size_t k = c->msg_len == 0 ? whole_message(p, n) : 0;
 
-		memcpy(c->msg + c->msg_len, p, k);
-		c->msg_len += k;
+		if (k > 0) {
+			if (start_message(c, p) < 0 ||
+			    deliver_message(c, p[0], p + GRPC_PREFIX_LEN,
+			    k - GRPC_PREFIX_LEN) < 0)
+				return -1;
+		} else if ((k = gather_message(c, p, n)) == 0) {
+			return -1;
+		}
 		p += k;
 		n -= k;
-		if (in_prefix && c->msg_len == GRPC_PREFIX_LEN &&
-		    start_message(c) < 0)
-			return -1;
-		if (c->msg_len == GRPC_PREFIX_LEN + c->msg_need &&
-		    c->msg_len >= GRPC_PREFIX_LEN && deliver_message(c) < 0)
-			return -1;
 	}
 	return 0;
 }
@@ -755,7 +882,22 @@ static int on_field(void *ctx, const struct hpack_field *f)
 	return 0;
 }
 
-static int decode_header_block(struct h2_conn *c, struct grpc_headers *h)
+/* The decoder is lent while its table holds entries (or its size was
+ * changed); a fresh one is made for a block when there is none. */
+static bool lend_decoder(struct h2_conn *c)
+{
+	if (c->hpack != NULL)
+		return true;
+	if ((c->hpack = pool_get(&pool_hpack)) == NULL) {
+		set_fail(c, H2_FAIL_NO_MEMORY);
+		return false;
+	}
+	hpack_decoder_init(c->hpack, HPACK_TABLE_MAX);
+	return true;
+}
+
+static int decode_header_block(struct h2_conn *c, const uint8_t *block,
+    size_t len, struct grpc_headers *h)
 {
 	struct field_sink sink = { h, false };
 	int r;
@@ -763,8 +905,14 @@ static int decode_header_block(struct h2_conn *c, struct grpc_headers *h)
 	memset(h, 0, sizeof *h);
 	h->status = -1;
 	h->grpc_status = -1;
-	r = hpack_decode(&c->hpack, c->hdr, c->hdr_len, hpack_scratch,
+	if (!lend_decoder(c))
+		return -1;
+	r = hpack_decode(c->hpack, block, len, hpack_scratch,
 	    sizeof hpack_scratch, H2_HEADER_LIST_MAX, on_field, &sink);
+	if (r == HPACK_OK && hpack_decoder_is_fresh(c->hpack)) {
+		pool_put(&pool_hpack, c->hpack);
+		c->hpack = NULL;
+	}
 	if (r == HPACK_OK)
 		return 0;
 	if (r == HPACK_E_CALLBACK)
@@ -805,12 +953,13 @@ static int new_peer_stream(struct h2_conn *c, uint32_t id,
 	return queue_frame(c, FT_RST_STREAM, 0, id, code, 4);
 }
 
-static int header_block_done(struct h2_conn *c, uint32_t id)
+static int header_block_done(struct h2_conn *c, uint32_t id,
+    const uint8_t *block, size_t len)
 {
 	struct grpc_headers h;
 
 	/* Decode even a block we drop: it keeps the HPACK table in sync. */
-	if (decode_header_block(c, &h) < 0)
+	if (decode_header_block(c, block, len, &h) < 0)
 		return -1;
 	h.end_stream = (c->hdr_flags & FL_END_STREAM) != 0;
 	if (stream_is_ours(c, id))
@@ -822,11 +971,19 @@ static int header_block_done(struct h2_conn *c, uint32_t id)
 	return 0;   /* a stream we refused */
 }
 
+/* A block in one HEADERS frame is decoded in place; one that continues
+ * is gathered into c->hdr. */
 static int add_header_fragment(struct h2_conn *c, uint32_t id,
     const uint8_t *p, size_t n, uint8_t flags)
 {
 	if (n > H2_HEADER_BLOCK_MAX - c->hdr_len)
 		return conn_error(c, H2_FAIL_HEADERS, E_ENHANCE_YOUR_CALM);
+	if ((flags & FL_END_HEADERS) && c->hdr_len == 0) {
+		c->hdr_stream = 0;
+		return header_block_done(c, id, p, n);
+	}
+	if (!lend(c, &c->hdr, &pool_hdr))
+		return -1;
 	memcpy(c->hdr + c->hdr_len, p, n);
 	c->hdr_len += n;
 	if (!(flags & FL_END_HEADERS)) {
@@ -834,7 +991,10 @@ static int add_header_fragment(struct h2_conn *c, uint32_t id,
 		return 0;
 	}
 	c->hdr_stream = 0;
-	return header_block_done(c, id);
+	int r = header_block_done(c, id, c->hdr, c->hdr_len);
+	c->hdr_len = 0;
+	give_back(&c->hdr, &pool_hdr);
+	return r;
 }
 
 static int recv_headers(struct h2_conn *c, const struct frame *f)
@@ -882,6 +1042,7 @@ static int recv_rst_stream(struct h2_conn *c, const struct frame *f)
 	if (stream_is_ours(c, f->id) && c->stream != H2_STREAM_CLOSED) {
 		c->stream = H2_STREAM_CLOSED;
 		c->held_len = 0;
+		give_back(&c->held, &pool_held);
 		c->end_pending = false;
 		c->cb->on_end(c->ctx, false, get_u32(f->p));
 	}
@@ -1046,14 +1207,36 @@ static size_t recv_preface(struct h2_conn *c, const uint8_t *buf, size_t len)
 	return n;
 }
 
-/* Gather one frame into rx; process it once complete. */
+/* Process the frame that starts at p (header and whole payload). */
+static void process_frame_at(struct h2_conn *c, const uint8_t *p)
+{
+	struct frame f = {
+		.type = p[3],
+		.flags = p[4],
+		.id = get_u32(p + 5) & WINDOW_MAX,
+		.p = p + FRAME_HEADER_LEN,
+		.len = frame_payload_len(p),
+	};
+	(void)process_frame(c, &f);   /* failures land in c->fail */
+}
+
+/* Process one frame in place when buf holds it whole; otherwise gather it
+ * into rx and process it once complete.  Returns the bytes taken. */
 static size_t recv_frame_bytes(struct h2_conn *c, const uint8_t *buf,
     size_t len)
 {
+	if (c->rx_len == 0 && len >= FRAME_HEADER_LEN &&
+	    frame_payload_len(buf) <= H2_FRAME_MAX &&
+	    len - FRAME_HEADER_LEN >= frame_payload_len(buf)) {
+		process_frame_at(c, buf);
+		return FRAME_HEADER_LEN + frame_payload_len(buf);
+	}
 	size_t want = c->rx_len < FRAME_HEADER_LEN ? FRAME_HEADER_LEN :
 	    FRAME_HEADER_LEN + frame_payload_len(c->rx);
 	size_t n = min_size(want - c->rx_len, len);
 
+	if (!lend(c, &c->rx, &pool_rx))
+		return len;
 	memcpy(c->rx + c->rx_len, buf, n);
 	c->rx_len += n;
 	if (c->rx_len < FRAME_HEADER_LEN)
@@ -1063,15 +1246,9 @@ static size_t recv_frame_bytes(struct h2_conn *c, const uint8_t *buf,
 		return n;
 	}
 	if (c->rx_len == FRAME_HEADER_LEN + frame_payload_len(c->rx)) {
-		struct frame f = {
-			.type = c->rx[3],
-			.flags = c->rx[4],
-			.id = get_u32(c->rx + 5) & WINDOW_MAX,
-			.p = c->rx + FRAME_HEADER_LEN,
-			.len = frame_payload_len(c->rx),
-		};
 		c->rx_len = 0;
-		(void)process_frame(c, &f);   /* failures land in c->fail */
+		process_frame_at(c, c->rx);
+		give_back(&c->rx, &pool_rx);
 	}
 	return n;
 }
@@ -1104,6 +1281,7 @@ const char *h2_fail_name(enum h2_fail f)
 	case H2_FAIL_ENCODING: return "bad_encoding";
 	case H2_FAIL_TX_FULL: return "tx_full";
 	case H2_FAIL_CALLBACK: return "callback_stop";
+	case H2_FAIL_NO_MEMORY: return "out_of_memory";
 	}
 	return "unknown";
 }

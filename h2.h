@@ -12,9 +12,13 @@
  * frames (or split out of one), gzip ones are inflated, and each complete
  * message is handed to on_message.
  *
- * struct h2_conn holds fixed-size buffers.  h2_init() writes only the
- * scalar fields, so pages of the buffers a connection never uses are never
- * touched (that keeps the RSS per idle connection small).
+ * struct h2_conn itself is small (a few hundred bytes).  Its fixed-size
+ * buffers (partial frame, header block, gRPC message, output queue, DATA
+ * held by flow control, HPACK decoder) are lent to it from free lists only
+ * while they hold something: most frames arrive whole and are processed
+ * in place, most writes complete at once, and a peer that indexes no
+ * header leaves the decoder in its initial state, so a connection waiting
+ * mid-handshake usually holds none of them.  h2_free() gives them back.
  */
 #ifndef H2_H
 #define H2_H
@@ -64,6 +68,7 @@ enum h2_fail {
 	H2_FAIL_ENCODING,      /* compressed flag without grpc-encoding gzip */
 	H2_FAIL_TX_FULL,       /* peer does not read: output queue full */
 	H2_FAIL_CALLBACK,      /* a callback asked to stop */
+	H2_FAIL_NO_MEMORY,     /* no buffer could be lent */
 };
 
 /* Headers of the call, parsed from the decoded list.  Absent strings are
@@ -140,17 +145,23 @@ struct h2_conn {
 	size_t tx_sent;
 	size_t held_len;
 
-	struct hpack_decoder hpack;
-	uint8_t rx[9 + H2_FRAME_MAX];
-	uint8_t hdr[H2_HEADER_BLOCK_MAX];
-	uint8_t msg[5 + GRPC_MESSAGE_MAX];
-	uint8_t tx[H2_TX_MAX];
-	uint8_t held[GRPC_MESSAGE_MAX + 5];
+	/* Lent buffers, NULL while empty (sizes: see h2.c). */
+	struct hpack_decoder *hpack;
+	uint8_t *rx;
+	uint8_t *hdr;
+	uint8_t *msg;
+	uint8_t *tx;
+	uint8_t *held;
 };
 
-/* Start a connection: queues the client preface (client) and our SETTINGS. */
+/* Start a connection: queues the client preface (client) and our SETTINGS.
+ * c must be zeroed memory or h2_free()d: h2_init() does not give buffers
+ * back. */
 void h2_init(struct h2_conn *c, enum h2_role role,
     const struct h2_callbacks *cb, void *ctx);
+/* Give every lent buffer back; c may then be freed or h2_init()ed again.
+ * Harmless on a zeroed struct and when called twice. */
+void h2_free(struct h2_conn *c);
 
 /* Feed received bytes.  Returns 0, or -1 when the connection must close
  * (c->fail says why; a GOAWAY is queued when one is due: flush h2_out()

@@ -392,6 +392,11 @@ void hpack_decoder_init(struct hpack_decoder *d, size_t settings_max)
 	d->max_size = (uint32_t)settings_max;
 }
 
+bool hpack_decoder_is_fresh(const struct hpack_decoder *d)
+{
+	return d->count == 0 && d->max_size == d->settings_max;
+}
+
 int hpack_decode(struct hpack_decoder *d, const uint8_t *in, size_t len,
     uint8_t *scratch, size_t scratch_cap, size_t max_list_size,
     hpack_field_cb cb, void *ctx)

@@ -12,6 +12,7 @@
 #ifndef HPACK_H
 #define HPACK_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -62,6 +63,11 @@ typedef int (*hpack_field_cb)(void *ctx, const struct hpack_field *f);
 /* settings_max: our SETTINGS_HEADER_TABLE_SIZE, the initial table size and
  * the bound for size updates; values above HPACK_TABLE_MAX are clamped. */
 void hpack_decoder_init(struct hpack_decoder *d, size_t settings_max);
+
+/* True while d is as hpack_decoder_init() left it (empty table, size
+ * never changed): such a decoder carries no state, so a caller may drop it
+ * and init a fresh one before the next block. */
+bool hpack_decoder_is_fresh(const struct hpack_decoder *d);
 
 /* Decode one complete header block.  Calls cb for each field in order.
  * max_list_size caps the RFC 9113 header list size (sum of name + value

@@ -79,8 +79,7 @@ struct peer {
 	char reject_reason[KASPA_REASON_MAX + 1];
 	struct kaspa_version version;
 	struct probe_report probe;
-	struct h2_conn h2;         /* last: its large buffers stay untouched
-	                            * until used */
+	struct h2_conn h2;         /* small: its buffers are lent while used */
 };
 
 /* The program is single-threaded: one decode and one encode area serve
@@ -633,6 +632,7 @@ static void peer_close(struct peer *p)
 	if (p->probe_pending)
 		return;
 	peer_log(p);
+	h2_free(&p->h2);
 	free(p);
 }
 
@@ -659,10 +659,9 @@ static uint16_t local_port(int fd)
 	    ((struct sockaddr_in6 *)&sa)->sin6_port);
 }
 
-/* Only the small fields are written: the h2 buffers stay untouched. */
 static void peer_init(struct peer *p, struct sensor *s, int fd)
 {
-	memset(p, 0, offsetof(struct peer, h2));
+	memset(p, 0, sizeof *p);
 	p->s = s;
 	p->fd = fd;
 	p->handshake_us = -1;

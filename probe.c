@@ -83,7 +83,7 @@ struct probe {
 	int64_t attempt_us;        /* this connect() began */
 	int64_t budget_end_ms;
 	bool aborted;              /* sensor shutting down */
-	struct h2_conn h2;         /* last: untouched until a port is open */
+	struct h2_conn h2;         /* initialised once a port is open */
 };
 
 static struct kaspa_msg probe_msg;   /* single-threaded scratch */
@@ -274,6 +274,7 @@ static void drop_socket(struct probe *p)
 		if ((out = h2_out(&p->h2, &len)) != NULL && len > 0)
 			(void)!write(p->fd, out, len);
 		shutdown(p->fd, SHUT_WR);
+		h2_free(&p->h2);
 	}
 	loop_del(p->pr->loop, p->slot);
 	close(p->fd);
@@ -595,7 +596,7 @@ bool probe_start(struct prober *pr, const struct probe_request *req,
 	if (pr->active >= pr->cfg.max_concurrent ||
 	    (p = malloc(sizeof *p)) == NULL)
 		return verdict_now(now, "unknown", "rate_limited");
-	memset(p, 0, offsetof(struct probe, h2));
+	memset(p, 0, sizeof *p);
 	p->pr = pr;
 	p->req = *req;
 	p->done = done;

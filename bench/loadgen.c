@@ -78,7 +78,7 @@ struct session {
 	uint32_t src_ip;          /* host order */
 	int64_t start_us;
 	bool sent_verack, got_verack, sent_ready, got_ready, sent_request;
-	struct h2_conn h2;        /* last: its buffers stay untouched */
+	struct h2_conn h2;
 };
 
 /* One probe the sensor dialed to our listener. */
@@ -317,6 +317,7 @@ static void session_end(struct session *s, int fail)
 		g.held--;
 	loop_del(&g.loop, s->slot);
 	close_with_reset(s->fd);
+	h2_free(&s->h2);
 	free(s);
 	g.active--;
 	g.last_end_us = t;
@@ -526,7 +527,7 @@ static void start_session(void)
 		g.failed[F_CONNECT]++;
 		return;
 	}
-	memset(s, 0, offsetof(struct session, h2));
+	memset(s, 0, sizeof *s);
 	s->src_ip = next_source();
 	s->start_us = now_us();
 	s->state = S_CONNECTING;
@@ -601,6 +602,7 @@ static void lconn_close(struct lconn *c)
 {
 	loop_del(&g.loop, c->slot);
 	close(c->fd);
+	h2_free(&c->h2);
 	free(c);
 }
 
@@ -667,7 +669,7 @@ static void accept_one(int fd)
 		close(fd);
 		return;
 	}
-	memset(c, 0, offsetof(struct lconn, h2));
+	memset(c, 0, sizeof *c);
 	c->fd = fd;
 	c->local_ip = ntohl(local.sin_addr.s_addr);
 	c->slot = loop_add(&g.loop, fd, POLLIN, lconn_event, c);

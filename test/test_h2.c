@@ -42,6 +42,22 @@ struct events {
 static struct h2_conn server, client;
 static struct events sev, cev;
 
+/* Engines are reused across tests: give back what the last use holds. */
+static void reinit(struct h2_conn *c, enum h2_role role,
+    const struct h2_callbacks *cb, void *ctx)
+{
+	h2_free(c);
+	h2_init(c, role, cb, ctx);
+}
+
+static int free_engines(void **state)
+{
+	(void)state;
+	h2_free(&server);
+	h2_free(&client);
+	return 0;
+}
+
 static int on_headers(void *ctx, const struct grpc_headers *h)
 {
 	struct events *e = ctx;
@@ -112,8 +128,8 @@ static void reset_events(void)
 static void open_pair(size_t chunk)
 {
 	reset_events();
-	h2_init(&server, H2_SERVER, &cbs, &sev);
-	h2_init(&client, H2_CLIENT, &cbs, &cev);
+	reinit(&server, H2_SERVER, &cbs, &sev);
+	reinit(&client, H2_CLIENT, &cbs, &cev);
 	assert_int_equal(h2_open_call(&client, "127.0.0.1:16111", MP, true),
 	    0);
 	pump_both(chunk);
@@ -191,7 +207,7 @@ static size_t request_block(uint8_t *out, size_t cap, bool gzip)
 static void server_ready(void)
 {
 	reset_events();
-	h2_init(&server, H2_SERVER, &cbs, &sev);
+	reinit(&server, H2_SERVER, &cbs, &sev);
 	assert_int_equal(h2_recv(&server, (const uint8_t *)PREFACE, 24), 0);
 	assert_int_equal(feed_frame(&server, SETTINGS, 0, 0, NULL, 0), 0);
 	assert_int_equal(server.state, H2_OPEN);
@@ -352,8 +368,8 @@ static void test_trailers_only(void **state)
 {
 	(void)state;
 	reset_events();
-	h2_init(&server, H2_SERVER, &cbs, &sev);
-	h2_init(&client, H2_CLIENT, &cbs, &cev);
+	reinit(&server, H2_SERVER, &cbs, &sev);
+	reinit(&client, H2_CLIENT, &cbs, &cev);
 	assert_int_equal(h2_open_call(&client, "h", MP, false), 0);
 	pump_both(0);
 	assert_int_equal(h2_end_call(&server, 12, "no"), 0);
@@ -516,7 +532,7 @@ static void test_client_gzip_reply(void **state)
 	size_t n = 0;
 
 	reset_events();
-	h2_init(&client, H2_CLIENT, &cbs, &cev);
+	reinit(&client, H2_CLIENT, &cbs, &cev);
 	assert_int_equal(h2_open_call(&client, "h", MP, true), 0);
 	assert_int_equal(feed_frame(&client, SETTINGS, 0, 0, NULL, 0), 0);
 	n += (size_t)hpack_encode_field(block, sizeof block, ":status", "200");
@@ -626,7 +642,7 @@ static void test_ping_and_settings_ack(void **state)
 	assert_int_equal(server.fail, H2_FAIL_NONE);
 
 	/* The client's SETTINGS disable push. */
-	h2_init(&client, H2_CLIENT, &cbs, &cev);
+	reinit(&client, H2_CLIENT, &cbs, &cev);
 	assert_true(find_out_frame(&client, SETTINGS, 0, &id, &p, &len,
 	    &flags));
 	bool push_off = false;
@@ -699,14 +715,14 @@ static void test_bad_preface(void **state)
 	const uint8_t http1[] = "GET / HTTP/1.1\r\n";
 
 	reset_events();
-	h2_init(&server, H2_SERVER, &cbs, &sev);
+	reinit(&server, H2_SERVER, &cbs, &sev);
 	assert_int_equal(h2_recv(&server, (const uint8_t *)PREFACE, 3), 0);
 	assert_int_equal(h2_recv(&server, (const uint8_t *)"x", 1), -1);
 	assert_int_equal(server.fail, H2_FAIL_PREFACE);
 	assert_int_equal(server.preface_seen, 3);
 	assert_int_equal(h2_recv(&server, (const uint8_t *)PREFACE, 24), -1);
 
-	h2_init(&server, H2_SERVER, &cbs, &sev);
+	reinit(&server, H2_SERVER, &cbs, &sev);
 	assert_int_equal(h2_recv(&server, http1, sizeof http1 - 1), -1);
 	assert_int_equal(server.preface_seen, 0);
 	assert_failed(&server, H2_FAIL_PREFACE, 1);
@@ -717,7 +733,7 @@ static void test_first_frame_not_settings(void **state)
 	(void)state;
 	uint8_t ping[8] = { 0 };
 	reset_events();
-	h2_init(&server, H2_SERVER, &cbs, &sev);
+	reinit(&server, H2_SERVER, &cbs, &sev);
 	assert_int_equal(h2_recv(&server, (const uint8_t *)PREFACE, 24), 0);
 	assert_int_equal(feed_frame(&server, PING, 0, 0, ping, 8), -1);
 	assert_failed(&server, H2_FAIL_PROTOCOL, 1);
@@ -969,7 +985,7 @@ static void test_python_h2_peer(void **state)
 
 	/* The server engine reads the python client, in odd-sized pieces. */
 	reset_events();
-	h2_init(&server, H2_SERVER, &cbs, &sev);
+	reinit(&server, H2_SERVER, &cbs, &sev);
 	for (size_t off = 0; off < n; off += 13)
 		assert_int_equal(h2_recv(&server, in + off,
 		    n - off < 13 ? n - off : 13), 0);
@@ -996,7 +1012,7 @@ static void test_python_h2_peer(void **state)
 	assert_true(fd >= 0);
 	FILE *f = fdopen(fd, "wb");
 	reset_events();
-	h2_init(&client, H2_CLIENT, &cbs, &cev);
+	reinit(&client, H2_CLIENT, &cbs, &cev);
 	assert_int_equal(h2_open_call(&client, "127.0.0.1:16111", MP, true),
 	    0);
 	const uint8_t *out = h2_out(&client, &len);
@@ -1051,5 +1067,5 @@ int main(void)
 		cmocka_unit_test(test_callback_stop_and_tx_full),
 		cmocka_unit_test(test_python_h2_peer),
 	};
-	return cmocka_run_group_tests(tests, NULL, NULL);
+	return cmocka_run_group_tests(tests, NULL, free_engines);
 }

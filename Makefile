@@ -101,7 +101,7 @@ TCC      := gcc
 TFLAGS   := $(CSTD) $(WARN) -g -O1 -fsanitize=address,undefined \
             -fno-sanitize-recover=all $(PB_DEFS) -I. -I$(GEN)
 
-UNIT     := hpack inflate h2 kaspa_pb ndjson ipmap addr report metrics loop
+UNIT     := hpack inflate h2 kaspa_pb ndjson ipmap addr report metrics loop config
 test_hpack_DEPS    := hpack.c
 test_inflate_DEPS  := inflate.c
 test_inflate_LIBS  := -lz
@@ -114,6 +114,7 @@ test_ipmap_DEPS    := ipmap.c
 test_addr_DEPS     := addr.c
 test_metrics_DEPS  := metrics.c config.c loop.c
 test_loop_DEPS     := loop.c
+test_config_DEPS   := config.c
 # poll() wrapped: the test sees each timeout and injects EINTR/errors.
 test_loop_LIBS     := -Wl,--wrap=poll
 REPORT_DEPS        := report.c client.c config.c addr.c loop.c h2.c hpack.c \

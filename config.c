@@ -168,16 +168,31 @@ static void set_defaults(struct config *c)
 	c->export_retry_max_ms = 30000;
 }
 
+/* 1 to 5 digits and nothing else: strtoul alone would take " 80", "+80"
+ * and "-0". */
+static int parse_port(const char *s, uint16_t *port)
+{
+	size_t digits = strspn(s, "0123456789");
+	if (digits == 0 || digits > 5 || s[digits] != '\0')
+		return -1;
+	unsigned long p = strtoul(s, NULL, 10);
+	if (p > 65535)
+		return -1;
+	*port = (uint16_t)p;
+	return 0;
+}
+
+/* IPv6 only inside brackets, IPv4 only without: "::1:80" is ambiguous. */
 int parse_host_port(const char *s, struct listen_addr *out)
 {
 	char host[64];
 	const char *colon;
 	const char *host_start = s;
 	size_t host_len;
-	char *end;
-	unsigned long port;
+	uint16_t port;
+	bool v6_host = s[0] == '[';
 
-	if (s[0] == '[') {
+	if (v6_host) {
 		const char *close = strchr(s, ']');
 		if (close == NULL || close[1] != ':')
 			return -1;
@@ -190,25 +205,22 @@ int parse_host_port(const char *s, struct listen_addr *out)
 			return -1;
 		host_len = (size_t)(colon - s);
 	}
-	if (host_len == 0 || host_len >= sizeof host)
+	if (host_len == 0 || host_len >= sizeof host ||
+	    parse_port(colon + 1, &port) != 0)
 		return -1;
 	memcpy(host, host_start, host_len);
 	host[host_len] = '\0';
-	errno = 0;
-	port = strtoul(colon + 1, &end, 10);
-	if (errno != 0 || *end != '\0' || colon[1] == '\0' || port > 65535)
-		return -1;
 
 	memset(out, 0, sizeof *out);
 	struct sockaddr_in *v4 = (struct sockaddr_in *)&out->sa;
 	struct sockaddr_in6 *v6 = (struct sockaddr_in6 *)&out->sa;
-	if (inet_pton(AF_INET, host, &v4->sin_addr) == 1) {
+	if (!v6_host && inet_pton(AF_INET, host, &v4->sin_addr) == 1) {
 		v4->sin_family = AF_INET;
-		v4->sin_port = htons((uint16_t)port);
+		v4->sin_port = htons(port);
 		out->len = sizeof *v4;
-	} else if (inet_pton(AF_INET6, host, &v6->sin6_addr) == 1) {
+	} else if (v6_host && inet_pton(AF_INET6, host, &v6->sin6_addr) == 1) {
 		v6->sin6_family = AF_INET6;
-		v6->sin6_port = htons((uint16_t)port);
+		v6->sin6_port = htons(port);
 		out->len = sizeof *v6;
 	} else {
 		return -1;

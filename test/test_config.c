@@ -1,0 +1,512 @@
+/* test_config.c - options: defaults, SENSOR_* environment, flags winning
+ * over it, both flag spellings, listen lists, boolean flags, every kind of
+ * bad input (one stderr line, CONFIG_EXIT_USAGE), --help / --version, and
+ * parse_host_port.  config.c prints to stdout/stderr: each config_load runs
+ * with fds 1 and 2 pointed at temp files, whose text the tests check. */
+#include <stdarg.h>
+#include <stddef.h>
+#include <setjmp.h>
+#include <cmocka.h>
+
+#include <arpa/inet.h>
+#include <ctype.h>
+#include <netinet/in.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "config.h"
+
+#define ARGS_MAX 32
+#define OUT_MAX 65536
+
+extern char **environ;
+
+static struct config cfg;
+static char out_text[OUT_MAX], err_text[4096];
+
+/* ---- running config_load with captured output ---- */
+
+static void read_back(FILE *f, char *buf, size_t cap)
+{
+	rewind(f);
+	size_t n = fread(buf, 1, cap - 1, f);
+	buf[n] = '\0';
+	fclose(f);
+}
+
+/* config_load(argv0 + the NULL-terminated args), stdout and stderr caught
+ * into out_text / err_text. */
+static enum config_result load_args(const char *const *args)
+{
+	char *argv[ARGS_MAX + 2] = { "kaspa-sensor" };
+	int argc = 1;
+	for (; args[argc - 1] != NULL; argc++) {
+		assert_true(argc <= ARGS_MAX);
+		argv[argc] = (char *)args[argc - 1];
+	}
+
+	FILE *o = tmpfile(), *e = tmpfile();
+	assert_non_null(o);
+	assert_non_null(e);
+	fflush(stdout);
+	fflush(stderr);
+	int saved_out = dup(1), saved_err = dup(2);
+	assert_true(saved_out >= 0 && saved_err >= 0);
+	dup2(fileno(o), 1);
+	dup2(fileno(e), 2);
+	enum config_result r = config_load(&cfg, argc, argv);
+	fflush(stdout);
+	fflush(stderr);
+	dup2(saved_out, 1);
+	dup2(saved_err, 2);
+	close(saved_out);
+	close(saved_err);
+	read_back(o, out_text, sizeof out_text);
+	read_back(e, err_text, sizeof err_text);
+	return r;
+}
+
+#define LOAD(...) load_args((const char *const[]){ __VA_ARGS__, NULL })
+
+/* Accepted, silently. */
+static void expect_run(enum config_result r)
+{
+	if (r != CONFIG_RUN || err_text[0] != '\0' || out_text[0] != '\0')
+		fail_msg("result %d, stderr '%s', stdout '%.80s'", r, err_text,
+		    out_text);
+}
+
+/* Refused with exactly one line on stderr, naming `needle`. */
+static void expect_usage(enum config_result r, const char *needle)
+{
+	if (r != CONFIG_EXIT_USAGE)
+		fail_msg("result %d for a bad input (want usage error)", r);
+	assert_string_equal(out_text, "");
+	size_t len = strlen(err_text);
+	assert_true(len > 0 && err_text[len - 1] == '\n');
+	if (strchr(err_text, '\n') != err_text + len - 1)
+		fail_msg("more than one line: '%s'", err_text);
+	assert_int_equal(strncmp(err_text, "kaspa-sensor: ", 14), 0);
+	if (needle != NULL && strstr(err_text, needle) == NULL)
+		fail_msg("'%s' does not mention '%s'", err_text, needle);
+}
+
+/* Every SENSOR_* variable goes before each test. */
+static int clear_env(void **state)
+{
+	(void)state;
+	for (;;) {
+		char name[128];
+		char **e = environ;
+		while (*e != NULL && strncmp(*e, "SENSOR_", 7) != 0)
+			e++;
+		if (*e == NULL)
+			return 0;
+		size_t n = strcspn(*e, "=");
+		if (n >= sizeof name)
+			return -1;
+		memcpy(name, *e, n);
+		name[n] = '\0';
+		if (unsetenv(name) != 0)
+			return -1;
+	}
+}
+
+static void check_listen(unsigned i, int family, const char *ip,
+    uint16_t port)
+{
+	const struct listen_addr *a = &cfg.listen[i];
+	char text[INET6_ADDRSTRLEN];
+	assert_int_equal(a->sa.ss_family, family);
+	if (family == AF_INET) {
+		const struct sockaddr_in *v4 = (const void *)&a->sa;
+		assert_int_equal(a->len, sizeof *v4);
+		assert_int_equal(ntohs(v4->sin_port), port);
+		inet_ntop(AF_INET, &v4->sin_addr, text, sizeof text);
+	} else {
+		const struct sockaddr_in6 *v6 = (const void *)&a->sa;
+		assert_int_equal(a->len, sizeof *v6);
+		assert_int_equal(ntohs(v6->sin6_port), port);
+		inet_ntop(AF_INET6, &v6->sin6_addr, text, sizeof text);
+	}
+	assert_string_equal(text, ip);
+}
+
+/* ---- defaults, env, flags ---- */
+
+static void test_defaults(void **state)
+{
+	(void)state;
+	expect_run(load_args((const char *const[]){ NULL }));
+	assert_string_equal(cfg.network, "kaspa-mainnet");
+	assert_string_equal(cfg.log_path, "./data/sensor.ndjson");
+	assert_string_equal(cfg.user_agent, "/kaspa-sensor:" SENSOR_VERSION "/");
+	char host[CONFIG_STR_MAX] = "";
+	if (gethostname(host, sizeof host - 1) != 0 || host[0] == '\0')
+		strcpy(host, "sensor");
+	assert_string_equal(cfg.sensor_id, host);
+	assert_int_equal(cfg.log_max_bytes, 64u << 20);
+	assert_int_equal(cfg.log_keep, 10);
+	assert_int_equal(cfg.protocol_version, 10);
+	assert_int_equal(cfg.version_wait_ms, 300);
+	assert_int_equal(cfg.stage_timeout_ms, 4000);
+	assert_int_equal(cfg.ready_timeout_ms, 8000);
+	assert_int_equal(cfg.linger_ms, 5000);
+	assert_int_equal(cfg.max_conns, 1024);
+	assert_int_equal(cfg.max_conns_per_ip, 8);
+	assert_true(cfg.probe_enabled);
+	assert_true(cfg.probe_verify);
+	assert_false(cfg.probe_allow_private);
+	assert_false(cfg.probe_advertised_any);
+	assert_int_equal(cfg.probe_timeout_ms, 800);
+	assert_int_equal(cfg.probe_budget_ms, 2000);
+	assert_int_equal(cfg.probe_max, 256);
+	assert_int_equal(cfg.probe_cache_ttl_s, 3600);
+	assert_string_equal(cfg.metrics_addr, "");
+	assert_string_equal(cfg.export_url, "");
+	assert_string_equal(cfg.export_format, "ndjson");
+	/* Both stacks on the mainnet port. */
+	assert_int_equal(cfg.n_listen, 2);
+	check_listen(0, AF_INET6, "::", 16111);
+	check_listen(1, AF_INET, "0.0.0.0", 16111);
+	assert_string_equal(cfg.listen[0].text, "[::]:16111");
+	assert_string_equal(cfg.listen[1].text, "0.0.0.0:16111");
+}
+
+static void test_env_then_flags(void **state)
+{
+	(void)state;
+	setenv("SENSOR_NETWORK", "kaspa-testnet-10", 1);
+	setenv("SENSOR_LOG_KEEP", "5", 1);
+	setenv("SENSOR_MAX_CONNS_PER_IP", "3", 1);
+	setenv("SENSOR_LOG", "/tmp/x.ndjson", 1);
+	expect_run(LOAD("--log-keep=7", "--sensor-id", "s1"));
+	assert_string_equal(cfg.network, "kaspa-testnet-10");   /* env */
+	assert_int_equal(cfg.log_keep, 7);                      /* flag wins */
+	assert_int_equal(cfg.max_conns_per_ip, 3);
+	assert_string_equal(cfg.log_path, "/tmp/x.ndjson");
+	assert_string_equal(cfg.sensor_id, "s1");
+
+	/* A later flag beats an earlier one. */
+	expect_run(LOAD("--network", "kaspa-simnet", "--network=kaspa-devnet"));
+	assert_string_equal(cfg.network, "kaspa-devnet");
+	/* Flags do not stick from one load to the next; env does. */
+	expect_run(load_args((const char *const[]){ NULL }));
+	assert_string_equal(cfg.network, "kaspa-testnet-10");
+	assert_int_equal(cfg.log_keep, 5);
+}
+
+/* "--name=value" and "--name value" mean the same; the value may hold
+ * '=' and may start with "--" when it follows as its own word. */
+static void test_both_spellings(void **state)
+{
+	(void)state;
+	expect_run(LOAD("--user-agent=/a=b/", "--log", "--weird",
+	    "--probe-timeout-ms", "10", "--probe-budget-ms=60000"));
+	assert_string_equal(cfg.user_agent, "/a=b/");
+	assert_string_equal(cfg.log_path, "--weird");
+	assert_int_equal(cfg.probe_timeout_ms, 10);
+	assert_int_equal(cfg.probe_budget_ms, 60000);
+	/* Range edges are inclusive; UINT64_MAX where allowed. */
+	expect_run(LOAD("--log-keep", "1000", "--log-max-bytes",
+	    "18446744073709551615", "--protocol-version=4294967295"));
+	assert_int_equal(cfg.log_keep, 1000);
+	assert_true(cfg.log_max_bytes == UINT64_MAX);
+	assert_int_equal(cfg.protocol_version, 4294967295u);
+}
+
+static void test_listen_lists(void **state)
+{
+	(void)state;
+	setenv("SENSOR_LISTEN", "127.0.0.1:16111,[::1]:16112,,127.0.0.2:0", 1);
+	expect_run(load_args((const char *const[]){ NULL }));
+	assert_int_equal(cfg.n_listen, 3);
+	check_listen(0, AF_INET, "127.0.0.1", 16111);
+	check_listen(1, AF_INET6, "::1", 16112);
+	check_listen(2, AF_INET, "127.0.0.2", 0);
+	assert_string_equal(cfg.listen[1].text, "[::1]:16112");
+
+	/* Flags replace the env list, and add up among themselves. */
+	expect_run(LOAD("--listen", "127.0.0.9:1", "--listen=[::1]:2"));
+	assert_int_equal(cfg.n_listen, 2);
+	check_listen(0, AF_INET, "127.0.0.9", 1);
+	check_listen(1, AF_INET6, "::1", 2);
+
+	/* CONFIG_LISTEN_MAX addresses fit, one more does not. */
+	const char *args[2 * CONFIG_LISTEN_MAX + 3];
+	char addr[CONFIG_LISTEN_MAX + 1][32];
+	int n = 0;
+	for (int i = 0; i <= CONFIG_LISTEN_MAX; i++) {
+		snprintf(addr[i], sizeof addr[i], "127.0.0.1:%d", 1000 + i);
+		args[n++] = "--listen";
+		args[n++] = addr[i];
+		if (i == CONFIG_LISTEN_MAX - 1) {
+			args[n] = NULL;
+			expect_run(load_args(args));
+			assert_int_equal(cfg.n_listen, CONFIG_LISTEN_MAX);
+		}
+	}
+	args[n] = NULL;
+	expect_usage(load_args(args), "127.0.0.1:1008");
+
+	/* The same limit for the env list, and its length cap. */
+	char list[1024] = "";
+	for (int i = 0; i <= CONFIG_LISTEN_MAX; i++)
+		snprintf(list + strlen(list), sizeof list - strlen(list),
+		    "%s127.0.0.1:%d", i ? "," : "", 2000 + i);
+	setenv("SENSOR_LISTEN", list, 1);
+	expect_usage(load_args((const char *const[]){ NULL }),
+	    "SENSOR_LISTEN");
+	memset(list, 0, sizeof list);
+	for (size_t i = 0; strlen(list) < 600; i++)
+		strcat(list, "127.0.0.1:1,");
+	setenv("SENSOR_LISTEN", list, 1);
+	expect_usage(load_args((const char *const[]){ NULL }),
+	    "SENSOR_LISTEN");
+}
+
+static void test_boolean_flags(void **state)
+{
+	(void)state;
+	expect_run(LOAD("--no-probe", "--probe-allow-private",
+	    "--no-probe-verify"));
+	assert_false(cfg.probe_enabled);
+	assert_true(cfg.probe_allow_private);
+	assert_false(cfg.probe_verify);
+	/* The later of a pair wins. */
+	expect_run(LOAD("--no-probe-verify", "--probe-verify"));
+	assert_true(cfg.probe_verify);
+	expect_run(LOAD("--no-probe=yes", "--probe-advertised-any=true"));
+	assert_false(cfg.probe_enabled);
+	assert_true(cfg.probe_advertised_any);
+
+	setenv("SENSOR_NO_PROBE", "1", 1);
+	expect_run(load_args((const char *const[]){ NULL }));
+	assert_false(cfg.probe_enabled);
+	unsetenv("SENSOR_NO_PROBE");
+
+	/* A flag never eats the next word as its value. */
+	expect_run(LOAD("--no-probe", "--log-keep", "3"));
+	assert_false(cfg.probe_enabled);
+	assert_int_equal(cfg.log_keep, 3);
+
+	/* Anything but 1/true/yes is refused, not read as "off". */
+	expect_usage(LOAD("--no-probe=0"), "no-probe");
+	expect_usage(LOAD("--no-probe=no"), "no-probe");
+	expect_usage(LOAD("--no-probe="), "no-probe");
+	setenv("SENSOR_NO_PROBE", "0", 1);
+	expect_usage(load_args((const char *const[]){ NULL }),
+	    "SENSOR_NO_PROBE");
+}
+
+/* ---- bad input: one line, CONFIG_EXIT_USAGE ---- */
+
+static void test_bad_numbers(void **state)
+{
+	(void)state;
+	static const char *const bad[] = {
+		"--log-keep=abc", "--log-keep=", "--log-keep=0",
+		"--log-keep=1001", "--log-keep=-1", "--log-keep= 5",
+		"--log-keep=+5", "--log-keep=5 ", "--log-keep=0x10",
+		"--log-keep=1e3", "--log-keep=5.0",
+		"--log-max-bytes=4095", "--log-max-bytes= -1",
+		"--log-max-bytes=18446744073709551616",
+		"--log-max-bytes=99999999999999999999999999",
+		"--protocol-version=0", "--protocol-version=4294967296",
+		"--stage-timeout-ms=9", "--max-conns=100001",
+	};
+	for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+		const char *name = bad[i] + 2;
+		char want[64];
+		snprintf(want, sizeof want, "%.*s", (int)strcspn(name, "="),
+		    name);
+		expect_usage(LOAD(bad[i]), want);
+	}
+	setenv("SENSOR_LOG_KEEP", "-3", 1);
+	expect_usage(load_args((const char *const[]){ NULL }),
+	    "SENSOR_LOG_KEEP");
+	/* An env error stops before argv is read: even --help. */
+	expect_usage(LOAD("--help"), "SENSOR_LOG_KEEP");
+}
+
+static void test_bad_strings(void **state)
+{
+	(void)state;
+	char long_net[80];
+	memset(long_net, 'n', sizeof long_net - 1);
+	long_net[sizeof long_net - 1] = '\0';
+	expect_usage(LOAD("--network", long_net), "network");
+	/* 64 characters still fit network[65]. */
+	long_net[64] = '\0';
+	expect_run(LOAD("--network", long_net));
+	assert_string_equal(cfg.network, long_net);
+	expect_usage(LOAD("--network="), "network");
+	expect_usage(LOAD("--export-format=xml"), "export-format");
+	char long_path[CONFIG_STR_MAX + 1];
+	memset(long_path, 'p', sizeof long_path - 1);
+	long_path[CONFIG_STR_MAX] = '\0';
+	expect_usage(LOAD("--log", long_path), "log");
+	long_path[CONFIG_STR_MAX - 1] = '\0';
+	expect_run(LOAD("--log", long_path));
+}
+
+static void test_bad_words(void **state)
+{
+	(void)state;
+	expect_usage(LOAD("--nope"), "--nope");
+	expect_usage(LOAD("--nope=1"), "--nope=1");
+	expect_usage(LOAD("--"), "'--'");
+	expect_usage(LOAD("--=x"), "--=x");
+	expect_usage(LOAD("-x"), "-x");
+	expect_usage(LOAD("listen"), "listen");
+	expect_usage(LOAD("--log"), "needs a value");
+	expect_usage(LOAD("--log-keep", "3", "--network"), "needs a value");
+	expect_usage(LOAD("--listen", "nonsense"), "nonsense");
+	expect_usage(LOAD("--listen=::1:16111"), "::1:16111");
+	/* Option names match whole: no prefixes, no case folding. */
+	expect_usage(LOAD("--net=kaspa-mainnet"), "--net");
+	expect_usage(LOAD("--NETWORK=kaspa-mainnet"), "--NETWORK");
+	/* The first error stops the scan: no second line. */
+	expect_usage(LOAD("--nope", "--log-keep=x"), "--nope");
+}
+
+/* ---- help and version ---- */
+
+/* "log-max-bytes" -> "SENSOR_LOG_MAX_BYTES", written out here again. */
+static void env_of(const char *name, size_t len, char *out, size_t cap)
+{
+	size_t n = (size_t)snprintf(out, cap, "SENSOR_");
+	for (size_t i = 0; i < len && n + 1 < cap; i++)
+		out[n++] = name[i] == '-' ? '_' : (char)toupper(
+		    (unsigned char)name[i]);
+	out[n] = '\0';
+}
+
+/* Each "  --name ..." line of --help names an option config_load knows,
+ * and its env variable. */
+static void check_help_lists_options(const char *help)
+{
+	unsigned options = 0;
+	for (const char *p = help; (p = strstr(p, "\n  --")) != NULL; p++) {
+		const char *name = p + 5;
+		size_t len = strcspn(name, " \n=");
+		char opt[80], env[80];
+		snprintf(opt, sizeof opt, "--%.*s", (int)len, name);
+		if (strcmp(opt, "--help") == 0 || strcmp(opt, "--version") == 0)
+			continue;
+		options++;
+		env_of(name, len, env, sizeof env);
+		const char *line_end = strchr(name, '\n');
+		const char *env_at = strstr(name, env);
+		if (env_at == NULL || env_at > line_end)
+			fail_msg("help line for %s lacks %s", opt, env);
+		/* The option exists: at worst its value is refused. */
+		enum config_result r = LOAD(opt, "1");
+		if (r != CONFIG_RUN && strstr(err_text, "unknown") != NULL)
+			fail_msg("help lists %s, config_load does not know it",
+			    opt);
+	}
+	assert_true(options >= 20);
+}
+
+static void test_help_and_version(void **state)
+{
+	(void)state;
+	assert_int_equal(LOAD("--help"), CONFIG_EXIT_OK);
+	assert_string_equal(err_text, "");
+	assert_int_equal(strncmp(out_text, "usage: kaspa-sensor", 19), 0);
+	char help[OUT_MAX];
+	memcpy(help, out_text, sizeof help);
+	assert_non_null(strstr(help, "--listen"));
+	assert_non_null(strstr(help, "SENSOR_NO_PROBE=1"));
+	check_help_lists_options(help);
+
+	assert_int_equal(LOAD("-h"), CONFIG_EXIT_OK);
+	assert_string_equal(out_text, help);
+	/* --help wins over what follows it, not over what precedes it. */
+	assert_int_equal(LOAD("--log-keep=3", "--help", "--nope"),
+	    CONFIG_EXIT_OK);
+	expect_usage(LOAD("--nope", "--help"), "--nope");
+
+	assert_int_equal(LOAD("--version"), CONFIG_EXIT_OK);
+	assert_string_equal(out_text, "kaspa-sensor " SENSOR_VERSION "\n");
+	assert_string_equal(err_text, "");
+}
+
+/* ---- parse_host_port ---- */
+
+static void test_parse_host_port_good(void **state)
+{
+	(void)state;
+	static const struct {
+		const char *in;
+		int family;
+		const char *ip;
+		uint16_t port;
+	} good[] = {
+		{ "1.2.3.4:16111", AF_INET, "1.2.3.4", 16111 },
+		{ "0.0.0.0:0", AF_INET, "0.0.0.0", 0 },
+		{ "255.255.255.255:65535", AF_INET, "255.255.255.255", 65535 },
+		{ "127.0.0.1:00080", AF_INET, "127.0.0.1", 80 },
+		{ "[::1]:16111", AF_INET6, "::1", 16111 },
+		{ "[::]:1", AF_INET6, "::", 1 },
+		{ "[2001:db8::1]:65535", AF_INET6, "2001:db8::1", 65535 },
+		{ "[::ffff:1.2.3.4]:80", AF_INET6, "::ffff:1.2.3.4", 80 },
+		{ "[ffff:ffff:ffff:ffff:ffff:ffff:ffff:ffff]:65535", AF_INET6,
+		  "ffff:ffff:ffff:ffff:ffff:ffff:ffff:ffff", 65535 },
+	};
+	for (size_t i = 0; i < sizeof good / sizeof good[0]; i++) {
+		struct listen_addr a;
+		if (parse_host_port(good[i].in, &a) != 0)
+			fail_msg("refused '%s'", good[i].in);
+		cfg.listen[0] = a;
+		check_listen(0, good[i].family, good[i].ip, good[i].port);
+		assert_string_equal(a.text, good[i].in);
+	}
+}
+
+static void test_parse_host_port_bad(void **state)
+{
+	(void)state;
+	static const char *const bad[] = {
+		"", ":", ":80", "1.2.3.4", "1.2.3.4:", "1.2.3.4:65536",
+		"1.2.3.4:99999", "1.2.3.4:123456", "1.2.3.4:-1", "1.2.3.4:-0",
+		"1.2.3.4:+80", "1.2.3.4: 80", "1.2.3.4:80 ", "1.2.3.4:0x50",
+		"1.2.3.4:80a", "1.2.3.4::80", "1.2.3:80", "1.2.3.4.5:80",
+		"256.0.0.1:80", " 1.2.3.4:80", "localhost:80", "example.com:80",
+		/* IPv6 needs its brackets, and they hold IPv6 only. */
+		"::1:80", "2001:db8::1:80", "::", "[::1:80", "::1]:80",
+		"[::1]80", "[::1]", "[::1]:", "[]:80", "[1.2.3.4]:80",
+		"[::1]:65536", "[::1]:+1", "[::1]:1:2", "[[::1]]:80",
+		"[fe80::1%eth0]:80", "[::1] :80",
+		"[0000000000000000000000000000000000000000000000000000000000001]:1",
+	};
+	for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+		struct listen_addr a;
+		memset(&a, 0, sizeof a);
+		if (parse_host_port(bad[i], &a) == 0)
+			fail_msg("accepted '%s'", bad[i]);
+	}
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+#define T(name) cmocka_unit_test_setup(name, clear_env)
+		T(test_defaults),
+		T(test_env_then_flags),
+		T(test_both_spellings),
+		T(test_listen_lists),
+		T(test_boolean_flags),
+		T(test_bad_numbers),
+		T(test_bad_strings),
+		T(test_bad_words),
+		T(test_help_and_version),
+		T(test_parse_host_port_good),
+		T(test_parse_host_port_bad),
+#undef T
+	};
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}

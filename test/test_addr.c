@@ -80,29 +80,28 @@ static void last_of(uint8_t *b, size_t n, unsigned bits)
 		b[i / 8] |= (uint8_t)(1u << (7 - i % 8));
 }
 
+static bool in_blocks(int af, const uint8_t *ip, const struct block *list,
+    size_t n)
+{
+	for (size_t i = 0; i < n; i++) {
+		uint8_t first[16];
+		inet_pton(af, list[i].first, first);
+		if (within(ip, first, list[i].bits))
+			return true;
+	}
+	return false;
+}
+
 static bool v4_expected(const uint8_t *ip4)
 {
-	for (size_t i = 0; i < N_V4; i++) {
-		uint8_t f[4];
-		inet_pton(AF_INET, v4_blocks[i].first, f);
-		if (within(ip4, f, v4_blocks[i].bits))
-			return false;
-	}
-	return true;
+	return !in_blocks(AF_INET, ip4, v4_blocks, N_V4);
 }
 
 static bool v6_expected(const uint8_t *ip)
 {
 	static const uint8_t global[16] = { 0x20 };
-	if (!within(ip, global, 3))
-		return false;
-	for (size_t i = 0; i < N_V6; i++) {
-		uint8_t f[16];
-		inet_pton(AF_INET6, v6_blocks[i].first, f);
-		if (within(ip, f, v6_blocks[i].bits))
-			return false;
-	}
-	return true;
+	return within(ip, global, 3) &&
+	    !in_blocks(AF_INET6, ip, v6_blocks, N_V6);
 }
 
 static void check_routable(const struct ip_key *k, bool want)
@@ -112,6 +111,21 @@ static void check_routable(const struct ip_key *k, bool want)
 	if (addr_is_routable(k) != want)
 		fail_msg("%s: routable %d, want %d", text, !want, want);
 }
+
+static void check_routable_text(const char *text, bool want)
+{
+	struct ip_key k = key_of(text);
+	check_routable(&k, want);
+}
+
+static void check_each(const char *const *texts, size_t n, bool want)
+{
+	for (size_t i = 0; i < n; i++)
+		check_routable_text(texts[i], want);
+}
+
+#define CHECK_EACH(list, want) \
+	check_each(list, sizeof list / sizeof list[0], want)
 
 /* The key of a 4-byte address: via addr_from_bytes and, separately, as a
  * hand-made ::ffff:a.b.c.d, both must agree. */
@@ -166,14 +180,8 @@ static void test_v4_examples(void **state)
 		"192.168.1.1", "198.18.0.1", "198.19.255.255", "198.51.100.7",
 		"203.0.113.9", "224.0.0.1", "239.255.255.250", "240.0.0.1",
 		"255.255.255.255" };
-	for (size_t i = 0; i < sizeof routable / sizeof routable[0]; i++) {
-		struct ip_key k = key_of(routable[i]);
-		check_routable(&k, true);
-	}
-	for (size_t i = 0; i < sizeof bogon / sizeof bogon[0]; i++) {
-		struct ip_key k = key_of(bogon[i]);
-		check_routable(&k, false);
-	}
+	CHECK_EACH(routable, true);
+	CHECK_EACH(bogon, false);
 }
 
 static void test_v6_block_edges(void **state)
@@ -194,14 +202,10 @@ static void test_v6_block_edges(void **state)
 		check_routable(&above, v6_expected(above.b));
 	}
 	/* The edges of 2000::/3 itself. */
-	struct ip_key k = key_of("2000::");
-	check_routable(&k, true);
-	k = key_of("1fff:ffff:ffff:ffff:ffff:ffff:ffff:ffff");
-	check_routable(&k, false);
-	k = key_of("3fff:ffff:ffff:ffff:ffff:ffff:ffff:ffff");
-	check_routable(&k, true);
-	k = key_of("4000::");
-	check_routable(&k, false);
+	check_routable_text("2000::", true);
+	check_routable_text("1fff:ffff:ffff:ffff:ffff:ffff:ffff:ffff", false);
+	check_routable_text("3fff:ffff:ffff:ffff:ffff:ffff:ffff:ffff", true);
+	check_routable_text("4000::", false);
 }
 
 static void test_v6_examples(void **state)
@@ -225,14 +229,8 @@ static void test_v6_examples(void **state)
 		"2001:2::1", "2001:10::1",         /* benchmarking, ORCHID */
 		"2001:1ff:ffff::1",                /* end of 2001::/23 */
 	};
-	for (size_t i = 0; i < sizeof routable / sizeof routable[0]; i++) {
-		struct ip_key k = key_of(routable[i]);
-		check_routable(&k, true);
-	}
-	for (size_t i = 0; i < sizeof bogon / sizeof bogon[0]; i++) {
-		struct ip_key k = key_of(bogon[i]);
-		check_routable(&k, false);
-	}
+	CHECK_EACH(routable, true);
+	CHECK_EACH(bogon, false);
 }
 
 /* A 16-byte ::ffff:a.b.c.d (from a NetAddress or a dual-stack socket) is

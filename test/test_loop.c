@@ -133,6 +133,23 @@ static void run_loop(void)
 	assert_false(F->timed_out);
 }
 
+/* Run until `calls` callbacks in all have been logged. */
+static void run_until(int calls)
+{
+	F->l.stop = false;
+	F->stop_after = calls;
+	run_loop();
+}
+
+/* A slot reading the near end of socketpair `pair`. */
+static int add_pair(int pair, loop_fn fn, int tag)
+{
+	int s = loop_add(&F->l, F->sv[pair][0], POLLIN, fn,
+	    (void *)(intptr_t)tag);
+	assert_true(s >= 0);
+	return s;
+}
+
 static void make_readable(int pair)
 {
 	assert_int_equal(write(F->sv[pair][1], "x", 1), 1);
@@ -187,12 +204,9 @@ static void test_fd_event(void **state)
 {
 	(void)state;
 	arm_watchdog();
-	int s = loop_add(&F->l, F->sv[0][0], POLLIN, on_drain,
-	    (void *)(intptr_t)1);
-	assert_true(s >= 0);
-	F->stop_after = 1;
+	int s = add_pair(0, on_drain, 1);
 	make_readable(0);
-	run_loop();
+	run_until(1);
 	assert_int_equal(F->n_log, 1);
 	assert_int_equal(F->log[0].slot, s);
 	assert_true(F->log[0].revents & POLLIN);
@@ -205,16 +219,13 @@ static void test_fd_out_and_hangup(void **state)
 	(void)state;
 	arm_watchdog();
 	int s = loop_add(&F->l, F->sv[1][0], POLLOUT, on_record, NULL);
-	F->stop_after = 1;
-	run_loop();
+	run_until(1);
 	assert_true(F->log[0].revents & POLLOUT);
 
 	loop_set_events(&F->l, s, POLLIN);
 	close(F->sv[1][1]);
 	F->sv[1][1] = -1;
-	F->l.stop = false;
-	F->stop_after = 2;
-	run_loop();
+	run_until(2);
 	assert_true(F->log[1].revents & (POLLHUP | POLLIN));
 }
 
@@ -231,8 +242,7 @@ static void test_deadlines_in_order(void **state)
 		slot[i] = loop_add(&F->l, -1, 0, on_record, (void *)(intptr_t)i);
 		loop_set_deadline(&F->l, slot[i], when[i]);
 	}
-	F->stop_after = 3;
-	run_loop();
+	run_until(3);
 	assert_int_equal(F->n_log, 3);
 	for (int k = 0; k < 3; k++) {
 		int i = 2 - k;
@@ -252,8 +262,7 @@ static void test_deadline_rearm(void **state)
 	arm_watchdog();
 	int s = loop_add(&F->l, -1, 0, on_rearm, NULL);
 	loop_set_deadline(&F->l, s, now_ms() + 5);
-	F->stop_after = 3;
-	run_loop();
+	run_until(3);
 	assert_int_equal(F->n_log, 3);
 	for (int i = 0; i < 3; i++)
 		assert_int_equal(F->log[i].slot, s);
@@ -266,11 +275,10 @@ static void test_event_and_deadline_same_turn(void **state)
 {
 	(void)state;
 	arm_watchdog();
-	int s = loop_add(&F->l, F->sv[0][0], POLLIN, on_drain, NULL);
+	int s = add_pair(0, on_drain, 0);
 	loop_set_deadline(&F->l, s, now_ms() - 1);
 	make_readable(0);
-	F->stop_after = 2;
-	run_loop();
+	run_until(2);
 	assert_true(F->log[0].revents & POLLIN);
 	assert_int_equal(F->log[1].revents, 0);
 	assert_true(F->log[1].turn > F->log[0].turn);
@@ -282,34 +290,26 @@ static void test_event_and_deadline_same_turn(void **state)
 static void test_poll_timeout(void **state)
 {
 	(void)state;
-	int fd_slot = loop_add(&F->l, F->sv[0][0], POLLIN, on_drain, NULL);
-	F->stop_after = 1;
-
+	int fd_slot = add_pair(0, on_drain, 0);
 	make_readable(0);
-	run_loop();
+	run_until(1);
 	assert_int_equal(wrap.last_timeout, -1);
 
 	int t = loop_add(&F->l, -1, 0, on_record, NULL);
 	loop_set_deadline(&F->l, t, now_ms() + 3600 * 1000);
 	make_readable(0);
-	F->l.stop = false;
-	F->stop_after = 2;
-	run_loop();
+	run_until(2);
 	assert_int_equal(wrap.last_timeout, 60000);
 
 	int u = loop_add(&F->l, -1, 0, on_record, NULL);
 	loop_set_deadline(&F->l, u, now_ms() + 500);
 	make_readable(0);
-	F->l.stop = false;
-	F->stop_after = 3;
-	run_loop();
+	run_until(3);
 	assert_true(wrap.last_timeout > 400 && wrap.last_timeout <= 500);
 
 	loop_del(&F->l, u);
 	loop_set_deadline(&F->l, t, now_ms() - 5);
-	F->l.stop = false;
-	F->stop_after = 4;
-	run_loop();
+	run_until(4);
 	assert_int_equal(wrap.last_timeout, 0);
 	assert_int_equal(F->log[3].slot, t);
 	assert_int_equal(F->log[3].revents, 0);
@@ -318,9 +318,7 @@ static void test_poll_timeout(void **state)
 	loop_set_deadline(&F->l, t, now_ms() + 100000);
 	loop_del(&F->l, t);
 	make_readable(0);
-	F->l.stop = false;
-	F->stop_after = 5;
-	run_loop();
+	run_until(5);
 	assert_int_equal(wrap.last_timeout, -1);
 	assert_int_equal(F->log[4].slot, fd_slot);
 }
@@ -331,20 +329,16 @@ static void test_delete_pending_slot(void **state)
 {
 	(void)state;
 	arm_watchdog();
-	int a = loop_add(&F->l, F->sv[0][0], POLLIN, on_del_other,
-	    (void *)(intptr_t)1);
-	int b = loop_add(&F->l, F->sv[1][0], POLLIN, on_drain,
-	    (void *)(intptr_t)2);
-	int c = loop_add(&F->l, F->sv[2][0], POLLIN, on_drain,
-	    (void *)(intptr_t)3);
+	int a = add_pair(0, on_del_other, 1);
+	int b = add_pair(1, on_drain, 2);
+	int c = add_pair(2, on_drain, 3);
 	assert_true(a < b && b < c);
 	F->del_slot = b;
 	F->add_fd = F->sv[3][0];    /* quiet: must not inherit b's event */
 	make_readable(0);
 	make_readable(1);
 	make_readable(2);
-	F->stop_after = 2;
-	run_loop();
+	run_until(2);
 	assert_int_equal(F->n_log, 2);
 	assert_int_equal(F->log[0].tag, 1);
 	assert_int_equal(F->log[1].tag, 3);       /* c ran, b did not */
@@ -354,9 +348,7 @@ static void test_delete_pending_slot(void **state)
 	/* The new slot reports its own fd's events, on a later turn. */
 	loop_set_events(&F->l, a, 0);
 	make_readable(3);
-	F->l.stop = false;
-	F->stop_after = 3;
-	run_loop();
+	run_until(3);
 	assert_int_equal(F->log[2].tag, 99);
 	assert_int_equal(F->log[2].slot, b);
 	assert_true(F->log[2].turn > F->log[1].turn);
@@ -377,15 +369,12 @@ static void test_delete_pending_slot_reused_by_timer(void **state)
 {
 	(void)state;
 	arm_watchdog();
-	int a = loop_add(&F->l, F->sv[0][0], POLLIN, on_del_add_timer,
-	    (void *)(intptr_t)1);
-	int b = loop_add(&F->l, F->sv[1][0], POLLIN, on_drain,
-	    (void *)(intptr_t)2);
+	int a = add_pair(0, on_del_add_timer, 1);
+	int b = add_pair(1, on_drain, 2);
 	F->del_slot = b;
 	make_readable(0);
 	make_readable(1);
-	F->stop_after = 2;
-	run_loop();
+	run_until(2);
 	assert_int_equal(F->added_slot, b);
 	assert_int_equal(F->log[0].slot, a);
 	assert_int_equal(F->log[1].tag, 77);
@@ -411,8 +400,7 @@ static void test_delete_expired_timer(void **state)
 	loop_set_deadline(&F->l, b, past);
 	loop_set_deadline(&F->l, c, past + 40);
 	F->del_slot = b;
-	F->stop_after = 2;
-	run_loop();
+	run_until(2);
 	assert_int_equal(F->n_log, 2);
 	assert_int_equal(F->log[0].tag, 1);
 	assert_int_equal(F->log[1].tag, 3);
@@ -424,12 +412,11 @@ static void test_delete_expired_timer(void **state)
 static void test_delete_self(void **state)
 {
 	(void)state;
-	int s = loop_add(&F->l, F->sv[0][0], POLLIN, on_del_self, NULL);
+	int s = add_pair(0, on_del_self, 0);
 	int t = loop_add(&F->l, -1, 0, on_record, (void *)(intptr_t)5);
 	loop_set_deadline(&F->l, t, now_ms() + 50);
 	make_readable(0);
-	F->stop_after = 2;
-	run_loop();
+	run_until(2);
 	assert_int_equal(F->n_log, 2);
 	assert_int_equal(F->log[0].slot, s);
 	assert_int_equal(F->log[1].tag, 5);
@@ -449,12 +436,11 @@ static void test_add_in_callback(void **state)
 {
 	(void)state;
 	arm_watchdog();
-	int a = loop_add(&F->l, F->sv[0][0], POLLIN, on_add_new, NULL);
+	int a = add_pair(0, on_add_new, 0);
 	F->add_fd = F->sv[1][0];
 	make_readable(0);
 	make_readable(1);
-	F->stop_after = 2;
-	run_loop();
+	run_until(2);
 	assert_true(F->added_slot > a);
 	assert_int_equal(F->log[1].tag, 42);
 	assert_true(F->log[1].turn > F->log[0].turn);
@@ -480,7 +466,7 @@ static void test_slot_reuse_and_full(void **state)
 	/* A reused slot starts clean: no deadline left from before. */
 	loop_set_deadline(&F->l, x, now_ms() + 1000);
 	loop_del(&F->l, x);
-	x = loop_add(&F->l, F->sv[0][0], POLLIN, on_record, NULL);
+	x = add_pair(0, on_record, 0);
 	assert_int_equal(F->l.ent[x].deadline_ms, 0);
 	assert_int_equal(F->l.pfd[x].fd, F->sv[0][0]);
 }
@@ -496,8 +482,8 @@ static void test_stop_finishes_turn(void **state)
 {
 	(void)state;
 	arm_watchdog();
-	loop_add(&F->l, F->sv[0][0], POLLIN, on_stop, (void *)(intptr_t)1);
-	loop_add(&F->l, F->sv[1][0], POLLIN, on_drain, (void *)(intptr_t)2);
+	add_pair(0, on_stop, 1);
+	add_pair(1, on_drain, 2);
 	make_readable(0);
 	make_readable(1);
 	run_loop();
@@ -512,11 +498,10 @@ static void test_poll_errors(void **state)
 {
 	(void)state;
 	arm_watchdog();
-	int s = loop_add(&F->l, F->sv[0][0], POLLIN, on_drain, NULL);
+	int s = add_pair(0, on_drain, 0);
 	wrap.fail_errno = EINTR;
-	F->stop_after = 1;
 	make_readable(0);
-	run_loop();
+	run_until(1);
 	assert_int_equal(wrap.calls, 2);
 	assert_int_equal(F->n_log, 1);
 	assert_int_equal(F->log[0].turn, 2);

@@ -101,7 +101,8 @@ TCC      := gcc
 TFLAGS   := $(CSTD) $(WARN) -g -O1 -fsanitize=address,undefined \
             -fno-sanitize-recover=all $(PB_DEFS) -I. -I$(GEN)
 
-UNIT     := hpack inflate h2 kaspa_pb ndjson ipmap addr report metrics loop config
+UNIT     := hpack inflate h2 kaspa_pb ndjson ipmap addr report metrics loop config \
+            http1 dns jwt
 test_hpack_DEPS    := hpack.c
 test_inflate_DEPS  := inflate.c
 test_inflate_LIBS  := -lz
@@ -110,6 +111,10 @@ test_h2_LIBS       := -lz
 test_kaspa_pb_DEPS := kaspa_pb.c $(PROTO_C)
 test_kaspa_pb_LIBS := $(PB_LIB)
 test_ndjson_DEPS   := ndjson.c
+test_http1_DEPS    := http1.c
+test_dns_DEPS      := dns.c
+test_jwt_DEPS      := jwt.c pem.c
+test_jwt_LIBS      := $(SSL_LIB)
 test_ipmap_DEPS    := ipmap.c
 test_addr_DEPS     := addr.c
 test_metrics_DEPS  := metrics.c config.c loop.c
@@ -138,13 +143,16 @@ interop: kaspa-sensor
 FCC      := clang
 FFLAGS   := $(CSTD) $(WARN) -g -O1 -fsanitize=fuzzer,address,undefined \
             $(PB_DEFS) -I. -I$(GEN)
-FUZZ     := hpack inflate kaspa_pb ndjson h2 config report metrics
+FUZZ     := hpack inflate kaspa_pb ndjson h2 config report metrics http1 dns jsonr
 fuzz_hpack_DEPS    := hpack.c
 fuzz_inflate_DEPS  := inflate.c
 fuzz_inflate_LIBS  := -lz
 fuzz_kaspa_pb_DEPS := kaspa_pb.c $(PROTO_C)
 fuzz_kaspa_pb_LIBS := $(PB_LIB)
 fuzz_ndjson_DEPS   := ndjson.c
+fuzz_http1_DEPS    := http1.c
+fuzz_dns_DEPS      := dns.c
+fuzz_jsonr_DEPS    := jsonr.c
 fuzz_h2_DEPS       := h2.c hpack.c inflate.c
 fuzz_config_DEPS   := config.c
 fuzz_metrics_DEPS  := metrics.c config.c loop.c
@@ -166,6 +174,7 @@ $(SEEDS)/.stamp: fuzz/capture_seeds.py $(wildcard test/peers/*.py)
 
 .PRECIOUS: $(B)/fuzz/fuzz_%
 fuzz-run-%: $(B)/fuzz/fuzz_% $(SEEDS)/.stamp
+	@mkdir -p $(SEEDS)/$*   # targets without captured seeds start empty
 	@sh fuzz/run.sh $< $(SECS) $(B)/fuzz/corpus/$* $(SEEDS)/$* $(fuzz_$*_RUN)
 
 fuzz:

@@ -147,7 +147,8 @@ static void add_address(struct dns_addrs *out, uint16_t type,
 	}
 }
 
-enum dns_result dns_parse_response(const uint8_t *p, size_t n, uint16_t id,
+/* dns_parse_response, adding to a scratch copy of out. */
+static enum dns_result parse_into(const uint8_t *p, size_t n, uint16_t id,
     const char *name, uint16_t qtype, struct dns_addrs *out)
 {
 	size_t off;
@@ -180,6 +181,18 @@ enum dns_result dns_parse_response(const uint8_t *p, size_t n, uint16_t id,
 		off += rdlen;
 	}
 	return DNS_OK;
+}
+
+enum dns_result dns_parse_response(const uint8_t *p, size_t n, uint16_t id,
+    const char *name, uint16_t qtype, struct dns_addrs *out)
+{
+	/* Only a whole, well-formed answer may add addresses. */
+	struct dns_addrs scratch = *out;
+	enum dns_result r = parse_into(p, n, id, name, qtype, &scratch);
+
+	if (r == DNS_OK)
+		*out = scratch;
+	return r;
 }
 
 /* ---- local ---- */

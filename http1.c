@@ -289,6 +289,8 @@ static long line_end(const char *buf, size_t len, size_t i)
 {
 	const char *cr = memchr(buf + i, '\r', len - i);
 
+	if (memchr(buf + i, '\n', (size_t)((cr ? cr : buf + len) - buf) - i))
+		return -1;   /* a bare LF */
 	if (cr == NULL)
 		return len - i > HTTP1_HEAD_MAX ? -1 : -2;
 	if ((size_t)(cr - buf) + 1 >= len)

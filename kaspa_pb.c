@@ -11,6 +11,7 @@
 #include <limits.h>
 #include <string.h>
 
+#include <pb_common.h>
 #include <pb_decode.h>
 #include <pb_encode.h>
 
@@ -151,25 +152,186 @@ static bool payload_from_pb(const protowire_KaspadMessage *p,
 	}
 }
 
+/* ---- fields our proto does not know ----
+ *
+ * nanopb skips them, but forks of the reference node advertise
+ * capabilities in them.  Once pb_decode has accepted the bytes, the
+ * Version and its address are walked again with nanopb's bounded stream
+ * reads, so every length was already checked against its enclosing
+ * message. */
+
+/* How to walk one message: which fields are unknown (not in desc, read
+ * through msg), where they go, and which known field holds a message to
+ * walk in turn (nested_tag 0: none). */
+struct unknown_walk {
+	const pb_msgdesc_t *desc;
+	const void *msg;
+	struct kaspa_unknown_fields *out;
+	uint32_t nested_tag;
+	const struct unknown_walk *nested;
+};
+
+static bool field_known(const struct unknown_walk *w, uint32_t tag)
+{
+	pb_field_iter_t it;
+
+	return pb_field_iter_begin_const(&it, w->desc, w->msg) &&
+	    pb_field_iter_find(&it, tag);
+}
+
+/* A varint of any length, as pb_skip_field accepts it (pb_decode_varint
+ * stops at 10 bytes): bits beyond the 64th are dropped. */
+static bool read_any_varint(pb_istream_t *s, uint64_t *v)
+{
+	unsigned shift = 0;
+	pb_byte_t b;
+
+	*v = 0;
+	do {
+		if (!pb_read(s, &b, 1))
+			return false;
+		if (shift < 64) {
+			*v |= (uint64_t)(b & 0x7F) << shift;
+			shift += 7;
+		}
+	} while (b & 0x80);
+	return true;
+}
+
+/* The value of one unknown field: integers whole, bytes up to the cap. */
+static bool read_unknown_value(pb_istream_t *s, pb_wire_type_t wt,
+    struct kaspa_unknown_field *f)
+{
+	uint32_t v32;
+
+	switch (wt) {
+	case PB_WT_VARINT:
+		return read_any_varint(s, &f->value);
+	case PB_WT_64BIT:
+		return pb_decode_fixed64(s, &f->value);
+	case PB_WT_32BIT:
+		if (!pb_decode_fixed32(s, &v32))
+			return false;
+		f->value = v32;
+		return true;
+	case PB_WT_STRING:
+		if (!pb_decode_varint32(s, &v32))
+			return false;
+		f->value = v32;
+		f->bytes_len = (uint8_t)(v32 < sizeof f->bytes ?
+		    v32 : sizeof f->bytes);
+		return pb_read(s, f->bytes, f->bytes_len) &&
+		    pb_read(s, NULL, v32 - f->bytes_len);
+	default:
+		return false;
+	}
+}
+
+/* Keeps the field if there is room, else counts it and skips it. */
+static bool note_unknown(pb_istream_t *s, pb_wire_type_t wt, uint32_t tag,
+    struct kaspa_unknown_fields *u)
+{
+	struct kaspa_unknown_field *f;
+
+	if (u->count == KASPA_UNKNOWN_MAX) {
+		u->dropped++;
+		return pb_skip_field(s, wt);
+	}
+	f = &u->field[u->count++];
+	memset(f, 0, sizeof *f);
+	f->number = tag;
+	f->wire_type = (uint8_t)wt;
+	return read_unknown_value(s, wt, f);
+}
+
+static bool walk_unknown(pb_istream_t *s, const struct unknown_walk *w);
+
+/* s is at the length prefix of an embedded message. */
+static bool walk_submessage(pb_istream_t *s, const struct unknown_walk *w)
+{
+	pb_istream_t sub;
+	bool ok;
+
+	if (!pb_make_string_substream(s, &sub))
+		return false;
+	ok = walk_unknown(&sub, w);
+	return pb_close_string_substream(s, &sub) && ok;
+}
+
+static bool walk_unknown(pb_istream_t *s, const struct unknown_walk *w)
+{
+	while (s->bytes_left > 0) {
+		pb_wire_type_t wt;
+		uint32_t tag;
+		bool eof, ok;
+
+		if (!pb_decode_tag(s, &wt, &tag, &eof) || tag == 0)
+			return false;
+		if (w->nested != NULL && tag == w->nested_tag &&
+		    wt == PB_WT_STRING)
+			ok = walk_submessage(s, w->nested);
+		else if (field_known(w, tag))
+			ok = pb_skip_field(s, wt);
+		else
+			ok = note_unknown(s, wt, tag, w->out);
+		if (!ok)
+			return false;
+	}
+	return true;
+}
+
+/* s is at the length prefix of a VersionMessage: its unknown fields and
+ * its address's are added to v's. */
+static bool walk_version(pb_istream_t *s, struct kaspa_version *v)
+{
+	const protowire_VersionMessage *pv = &scratch.payload.version;
+	const struct unknown_walk address = {
+		protowire_NetAddress_fields, &pv->address, &v->address_unknown,
+		0, NULL };
+	const struct unknown_walk version = {
+		protowire_VersionMessage_fields, pv, &v->unknown,
+		protowire_VersionMessage_address_tag, &address };
+
+	return walk_submessage(s, &version);
+}
+
+static void clear_unknown(struct kaspa_version *v)
+{
+	memset(&v->unknown, 0, sizeof v->unknown);
+	memset(&v->address_unknown, 0, sizeof v->address_unknown);
+}
+
 /* nanopb skips fields it does not know, so walk the top-level tags to
  * find the payload: every field but the two ids is a oneof member, and
- * the last one present wins.  *field is its number, 0 if none. */
+ * the last one present wins.  *field is its number, 0 if none.  Each
+ * Version met is walked for unknown fields into v; like nanopb's oneof,
+ * a run of Versions merges and another payload in between starts over
+ * (v is meaningful only if the last payload is a Version). */
 static bool last_payload_field(const uint8_t *buf, size_t len,
-    uint32_t *field)
+    uint32_t *field, struct kaspa_version *v)
 {
+	const uint32_t version_tag = protowire_KaspadMessage_version_tag;
 	pb_istream_t s = pb_istream_from_buffer(buf, len);
 
 	while (s.bytes_left > 0) {
 		pb_wire_type_t wt;
 		uint32_t tag;
-		bool eof;
+		bool eof, ok;
 
-		if (!pb_decode_tag(&s, &wt, &tag, &eof) ||
-		    !pb_skip_field(&s, wt))
+		if (!pb_decode_tag(&s, &wt, &tag, &eof))
 			return false;
-		if (tag != protowire_KaspadMessage_response_id_tag &&
-		    tag != protowire_KaspadMessage_request_id_tag)
+		if (tag == protowire_KaspadMessage_response_id_tag ||
+		    tag == protowire_KaspadMessage_request_id_tag) {
+			ok = pb_skip_field(&s, wt);
+		} else {
+			if (*field == version_tag && tag != version_tag)
+				clear_unknown(v);
 			*field = tag;
+			ok = tag == version_tag && wt == PB_WT_STRING ?
+			    walk_version(&s, v) : pb_skip_field(&s, wt);
+		}
+		if (!ok)
+			return false;
 	}
 	return true;
 }
@@ -186,7 +348,7 @@ int kaspa_decode(const uint8_t *buf, size_t len, struct kaspa_msg *m,
 		return -1;
 	}
 	/* Cannot fail once pb_decode accepted the same bytes. */
-	if (!last_payload_field(buf, len, &field)) {
+	if (!last_payload_field(buf, len, &field, &m->u.version)) {
 		*err = "bad wire format";
 		return -1;
 	}

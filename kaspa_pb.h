@@ -3,7 +3,9 @@
  * Encoding and decoding go through nanopb code generated from our own
  * subset proto/kaspa.proto (field numbers as the reference node's
  * p2p.proto / messages.proto).  Payloads we do not model are skipped, and
- * reported as KASPA_OTHER with their field number.
+ * reported as KASPA_OTHER with their field number.  Fields our proto does
+ * not know inside a Version and its address are kept, bounded, in
+ * struct kaspa_version (unknown, address_unknown).
  */
 #ifndef KASPA_PB_H
 #define KASPA_PB_H
@@ -19,6 +21,8 @@
 #define KASPA_REASON_MAX 256
 #define KASPA_SUBNET_MAX 20
 #define KASPA_ADDR_MAX 1000      /* addresses per Addresses message */
+#define KASPA_UNKNOWN_MAX 8      /* unknown fields kept per message */
+#define KASPA_UNKNOWN_BYTES_MAX 32 /* bytes kept of a length-delimited one */
 
 /* KaspadMessage payload field numbers. */
 enum kaspa_type {
@@ -41,6 +45,24 @@ struct kaspa_netaddr {
 	uint32_t port;
 };
 
+/* A field our proto does not know (forks of the reference node extend
+ * Version and NetAddress), as it came on the wire. */
+struct kaspa_unknown_field {
+	uint32_t number;
+	uint8_t wire_type;            /* 0 varint, 1 fixed64, 2 bytes, 5 fixed32 */
+	uint64_t value;               /* the integer; for bytes, their length */
+	uint8_t bytes[KASPA_UNKNOWN_BYTES_MAX];
+	uint8_t bytes_len;            /* kept: min(value, KASPA_UNKNOWN_BYTES_MAX) */
+};
+
+/* The first KASPA_UNKNOWN_MAX unknown fields of one message, in wire
+ * order (repeated occurrences of a message merge, as in protobuf). */
+struct kaspa_unknown_fields {
+	size_t count;
+	size_t dropped;               /* further unknown fields, not kept */
+	struct kaspa_unknown_field field[KASPA_UNKNOWN_MAX];
+};
+
 struct kaspa_version {
 	uint32_t protocol_version;
 	uint64_t services;
@@ -56,6 +78,8 @@ struct kaspa_version {
 	uint8_t subnetwork_id[KASPA_SUBNET_MAX];
 	size_t subnetwork_id_len;
 	char network[KASPA_NETWORK_MAX + 1];
+	struct kaspa_unknown_fields unknown;          /* decoded, never encoded */
+	struct kaspa_unknown_fields address_unknown;  /* of address */
 };
 
 struct kaspa_msg {

@@ -16,7 +16,8 @@
 #include "kaspa_pb.h"
 
 #define REF_CMD "mkdir -p build/pytest && " \
-	"protoc --python_out=build/pytest -I proto proto/kaspa.proto && " \
+	"protoc --python_out=build/pytest -I proto -I test/proto " \
+	"proto/kaspa.proto test/proto/kaspa_ext.proto && " \
 	"PYTHONPATH=build/pytest /usr/bin/python3 test/kaspa_pb_ref.py"
 #define MAX_CASES 64
 #define ENC_CAP (64 * 1024)
@@ -335,6 +336,14 @@ static void test_field_caps(void **state)
 	decode_fails("reject_reason257");
 }
 
+/* A failure with a reason from nanopb, never from our unknown-field walk
+ * disagreeing with it. */
+static void assert_clean_failure(const char *err)
+{
+	assert_non_null(err);
+	assert_string_not_equal(err, "bad wire format");
+}
+
 /* Every prefix of every case decodes or fails cleanly. */
 static void test_truncated_everywhere(void **state)
 {
@@ -349,7 +358,7 @@ static void test_truncated_everywhere(void **state)
 		for (size_t n = 0; n < c->len; n += step) {
 			err = NULL;
 			if (kaspa_decode(c->bytes, n, &msg, &err) != 0)
-				assert_non_null(err);
+				assert_clean_failure(err);
 		}
 	}
 }
@@ -376,7 +385,7 @@ static void test_random_bytes(void **state)
 			buf[i] = (uint8_t)xorshift32(&seed);
 		err = NULL;
 		if (kaspa_decode(buf, n, &msg, &err) != 0)
-			assert_non_null(err);
+			assert_clean_failure(err);
 	}
 }
 
@@ -400,9 +409,194 @@ static void test_mutated_cases(void **state)
 				    (uint8_t)xorshift32(&seed);
 			err = NULL;
 			if (kaspa_decode(buf, c->len, &msg, &err) != 0)
-				assert_non_null(err);
+				assert_clean_failure(err);
 		}
 	}
+}
+
+/* ---- fields our proto does not know (test/proto/kaspa_ext.proto) ---- */
+
+static void assert_unknown_int(const struct kaspa_unknown_field *f,
+    uint32_t number, uint8_t wire_type, uint64_t value)
+{
+	assert_int_equal(f->number, number);
+	assert_int_equal(f->wire_type, wire_type);
+	assert_true(f->value == value);
+	assert_int_equal(f->bytes_len, 0);
+}
+
+/* A length-delimited field of len bytes whose first kept ones are want. */
+static void assert_unknown_bytes(const struct kaspa_unknown_field *f,
+    uint32_t number, uint64_t len, const uint8_t *want, size_t kept)
+{
+	assert_int_equal(f->number, number);
+	assert_int_equal(f->wire_type, 2);
+	assert_true(f->value == len);
+	assert_int_equal(f->bytes_len, kept);
+	assert_memory_equal(f->bytes, want, kept);
+}
+
+static void test_ext_fields_recorded(void **state)
+{
+	static const uint8_t ipv4[4] = { 192, 0, 2, 1 };
+	static const char relay_proto[] = "/libp2p/circuit/relay/0.2.0/hop";
+	uint8_t seq[38], relay[64];
+	const struct kaspa_msg *m = decode_ok("version_ext");
+	const struct kaspa_version *v = &m->u.version;
+	const struct kaspa_unknown_field *f = v->unknown.field;
+	const struct kaspa_unknown_field *a = v->address_unknown.field;
+	size_t rl = sizeof relay_proto - 1;
+
+	(void)state;
+	for (size_t i = 0; i < sizeof seq; i++)
+		seq[i] = (uint8_t)i;
+	/* RelayInfo{protocol = 1, max_circuits = 2} as its bytes. */
+	relay[0] = 0x0a;
+	relay[1] = (uint8_t)rl;
+	memcpy(relay + 2, relay_proto, rl);
+	relay[2 + rl] = 0x10;
+	relay[3 + rl] = 16;
+
+	/* The known fields decode as before. */
+	assert_int_equal(m->type, KASPA_VERSION);
+	assert_int_equal(m->request_id, 11);
+	assert_int_equal(v->protocol_version, 7);
+	assert_true(v->services == ((1ULL << 20) | 1));
+	assert_string_equal(v->user_agent, "/kaspad:1.0.1-relay/");
+	assert_string_equal(v->network, "kaspa-mainnet");
+	assert_int_equal(v->id_len, KASPA_ID_LEN);
+	assert_true(v->has_address);
+	assert_int_equal(v->address.ip_len, 4);
+	assert_memory_equal(v->address.ip, ipv4, 4);
+	assert_int_equal(v->address.port, 16111);
+	assert_int_equal(v->address.timestamp, 1700000000);
+
+	/* Version: 7, then 11 and up, in wire order. */
+	assert_int_equal(v->unknown.count, 7);
+	assert_int_equal(v->unknown.dropped, 0);
+	assert_unknown_int(&f[0], 7, 0, 77);
+	assert_unknown_int(&f[1], 11, 0, UINT64_MAX);
+	assert_unknown_bytes(&f[2], 12, 12, seq, 12);
+	assert_unknown_bytes(&f[3], 13, rl + 4, relay, KASPA_UNKNOWN_BYTES_MAX);
+	assert_unknown_int(&f[4], 14, 5, 0xFFFFFFFBu);     /* sfixed32 -5 */
+	assert_unknown_int(&f[5], 15, 0, 5);               /* sint64 -3 */
+	assert_unknown_int(&f[6], 536870911, 0, 1);
+
+	/* NetAddress: 2 and 5-8. */
+	assert_int_equal(v->address_unknown.count, 5);
+	assert_int_equal(v->address_unknown.dropped, 0);
+	assert_unknown_int(&a[0], 2, 0, (1ULL << 63) | 5);
+	assert_unknown_int(&a[1], 5, 0, 4001);
+	assert_unknown_bytes(&a[2], 6, 38, seq, KASPA_UNKNOWN_BYTES_MAX);
+	assert_unknown_int(&a[3], 7, 5, 0xC0000201u);
+	assert_unknown_int(&a[4], 8, 1, 0xFEDCBA9876543210ULL);
+}
+
+/* Without unknown fields the lists are empty, and encoding never sends
+ * them (the sensor speaks only its own proto). */
+static void test_ext_plain_version_has_none(void **state)
+{
+	const struct kaspa_version *v = &decode_ok("version_full")->u.version;
+
+	(void)state;
+	assert_int_equal(v->unknown.count, 0);
+	assert_int_equal(v->address_unknown.count, 0);
+	decode_ok("version_ext");
+	assert_true(kaspa_encode(&msg, enc, sizeof enc) > 0);
+	assert_reencodes_identically("version_full");
+}
+
+static void test_ext_merge_and_reset(void **state)
+{
+	static const uint8_t ab = 0xAB;
+	const struct kaspa_version *v = &decode_ok("version_ext_split")->u.version;
+
+	(void)state;
+	/* Both occurrences merge, known fields and unknown ones alike. */
+	assert_int_equal(v->address.ip_len, 4);
+	assert_int_equal(v->address.port, 16111);
+	assert_int_equal(v->unknown.count, 2);
+	assert_unknown_int(&v->unknown.field[0], 11, 0, 21);
+	assert_unknown_bytes(&v->unknown.field[1], 12, 1, &ab, 1);
+	assert_int_equal(v->address_unknown.count, 2);
+	assert_unknown_int(&v->address_unknown.field[0], 2, 0, 3);
+	assert_unknown_int(&v->address_unknown.field[1], 5, 0, 4001);
+
+	/* Another payload in between starts over. */
+	v = &decode_ok("version_ext_reset")->u.version;
+	assert_int_equal(msg.type, KASPA_VERSION);
+	assert_int_equal(v->unknown.count, 0);
+	assert_int_equal(v->address_unknown.count, 0);
+	assert_int_equal(v->unknown.dropped + v->address_unknown.dropped, 0);
+}
+
+static void test_ext_capped_with_dropped_count(void **state)
+{
+	const struct kaspa_version *v = &decode_ok("version_ext_many")->u.version;
+
+	(void)state;
+	assert_int_equal(v->unknown.count, KASPA_UNKNOWN_MAX);
+	assert_int_equal(v->unknown.dropped, 1000 - KASPA_UNKNOWN_MAX);
+	for (uint32_t i = 0; i < KASPA_UNKNOWN_MAX; i++)
+		assert_unknown_int(&v->unknown.field[i], 11 + i, 0, i * i);
+	assert_int_equal(v->address_unknown.count, KASPA_UNKNOWN_MAX);
+	assert_int_equal(v->address_unknown.dropped, 300 - KASPA_UNKNOWN_MAX);
+	for (uint32_t i = 0; i < KASPA_UNKNOWN_MAX; i++)
+		assert_unknown_int(&v->address_unknown.field[i], 5 + i, 5,
+		    i * 1000);
+	/* The known fields around them are intact. */
+	assert_int_equal(v->address.port, 16111);
+	assert_string_equal(v->network, "kaspa-mainnet");
+}
+
+static void test_ext_bytes_capped(void **state)
+{
+	static const size_t lens[] = { 0, 32, 33, 5000 };
+	uint8_t want[KASPA_UNKNOWN_BYTES_MAX];
+	const struct kaspa_version *v = &decode_ok("version_ext_bytes")->u.version;
+
+	(void)state;
+	for (size_t i = 0; i < sizeof want; i++)
+		want[i] = (uint8_t)i;
+	assert_int_equal(v->unknown.count, 4);
+	for (size_t k = 0; k < 4; k++) {
+		size_t kept = lens[k] < KASPA_UNKNOWN_BYTES_MAX ?
+		    lens[k] : KASPA_UNKNOWN_BYTES_MAX;
+
+		assert_unknown_bytes(&v->unknown.field[k], 16 + (uint32_t)k,
+		    lens[k], want, kept);
+	}
+}
+
+/* nanopb skips varints longer than 10 bytes: so do we, keeping the low
+ * 64 bits, and the walk goes on after them. */
+static void test_ext_long_varints_skipped(void **state)
+{
+	const struct kaspa_version *v =
+	    &decode_ok("version_ext_long_varints")->u.version;
+
+	(void)state;
+	assert_int_equal(v->unknown.count, 3);
+	assert_unknown_int(&v->unknown.field[0], 11, 0, UINT64_MAX);
+	assert_unknown_int(&v->unknown.field[1], 12, 0, 0);
+	assert_unknown_int(&v->unknown.field[2], 13, 0, 5);
+}
+
+/* Malformed unknown fields fail the decode, as nanopb decides: groups,
+ * wire types 6/7, field 0, lengths that leave their message, a known
+ * field number with another wire type. */
+static void test_ext_malformed_fail(void **state)
+{
+	static const char *const names[] = {
+		"version_ext_group", "version_ext_wt6",
+		"version_ext_zero_tag", "version_ext_known_wrong_wt",
+		"address_ext_group", "version_ext_overlong",
+		"address_ext_overlong",
+	};
+
+	(void)state;
+	for (size_t i = 0; i < sizeof names / sizeof names[0]; i++)
+		decode_fails(names[i]);
 }
 
 int main(void)
@@ -423,6 +617,13 @@ int main(void)
 		cmocka_unit_test(test_truncated_everywhere),
 		cmocka_unit_test(test_random_bytes),
 		cmocka_unit_test(test_mutated_cases),
+		cmocka_unit_test(test_ext_fields_recorded),
+		cmocka_unit_test(test_ext_plain_version_has_none),
+		cmocka_unit_test(test_ext_merge_and_reset),
+		cmocka_unit_test(test_ext_capped_with_dropped_count),
+		cmocka_unit_test(test_ext_bytes_capped),
+		cmocka_unit_test(test_ext_long_varints_skipped),
+		cmocka_unit_test(test_ext_malformed_fail),
 	};
 
 	return cmocka_run_group_tests(tests, load_cases, free_cases);

@@ -460,6 +460,55 @@ static void peer_finish(struct peer *p, const char *outcome)
 	set_state(p, PEER_DRAIN, DRAIN_MS);
 }
 
+/* A field a fork added to Version or NetAddress, as a JSON object:
+ * {"field","wire_type","value"}, or for bytes {"field","wire_type":2,
+ * "len","hex" (the first KASPA_UNKNOWN_BYTES_MAX),"truncated"}. */
+static int unknown_field_json(const struct kaspa_unknown_field *f, char *out,
+    size_t cap)
+{
+	static const char digits[] = "0123456789abcdef";
+	char hex[2 * KASPA_UNKNOWN_BYTES_MAX + 1];
+
+	if (f->wire_type != 2)
+		return snprintf(out, cap, "{\"field\":%u,\"wire_type\":%u,"
+		    "\"value\":%llu}", (unsigned)f->number, f->wire_type,
+		    (unsigned long long)f->value);
+	for (size_t i = 0; i < f->bytes_len; i++) {
+		hex[2 * i] = digits[f->bytes[i] >> 4];
+		hex[2 * i + 1] = digits[f->bytes[i] & 15];
+	}
+	hex[2 * f->bytes_len] = '\0';
+	return snprintf(out, cap, "{\"field\":%u,\"wire_type\":2,\"len\":%llu,"
+	    "\"hex\":\"%s\",\"truncated\":%s}", (unsigned)f->number,
+	    (unsigned long long)f->value, hex,
+	    f->value > f->bytes_len ? "true" : "false");
+}
+
+/* key: [objects] within a fixed share of the line; fields beyond it or
+ * beyond kaspa_pb's cap are counted in key_dropped (only when some are). */
+static void log_unknown_fields(struct json_line *j, const char *key,
+    const char *key_dropped, const struct kaspa_unknown_fields *u)
+{
+	char out[640], one[160];
+	size_t n = 1, dropped = u->dropped;
+
+	out[0] = '[';
+	for (size_t i = 0; i < u->count; i++) {
+		int len = unknown_field_json(&u->field[i], one, sizeof one);
+
+		if (len < 0 || (size_t)len + 3 > sizeof out - n) {
+			dropped++;
+			continue;
+		}
+		n += (size_t)snprintf(out + n, sizeof out - n, "%s%s",
+		    n > 1 ? "," : "", one);
+	}
+	snprintf(out + n, sizeof out - n, "]");
+	json_raw(j, key, out);
+	if (dropped > 0)
+		json_u64(j, key_dropped, dropped);
+}
+
 static void log_version(struct json_line *j, const struct peer *p)
 {
 	const struct kaspa_version *v = &p->version;
@@ -469,7 +518,8 @@ static void log_version(struct json_line *j, const struct peer *p)
 	if (!p->got_version) {
 		static const char *const keys[] = { "protocol_version",
 		    "user_agent", "network", "peer_id", "advertised_address",
-		    "services", "disable_relay_tx", "peer_timestamp_ms" };
+		    "services", "disable_relay_tx", "peer_timestamp_ms",
+		    "unknown_fields", "advertised_unknown_fields" };
 		for (size_t i = 0; i < sizeof keys / sizeof keys[0]; i++)
 			json_null(j, keys[i]);
 		return;
@@ -488,6 +538,13 @@ static void log_version(struct json_line *j, const struct peer *p)
 	json_u64(j, "services", v->services);
 	json_bool(j, "disable_relay_tx", v->disable_relay_tx);
 	json_i64(j, "peer_timestamp_ms", v->timestamp_ms);
+	log_unknown_fields(j, "unknown_fields", "unknown_fields_dropped",
+	    &v->unknown);
+	if (v->has_address)
+		log_unknown_fields(j, "advertised_unknown_fields",
+		    "advertised_unknown_fields_dropped", &v->address_unknown);
+	else
+		json_null(j, "advertised_unknown_fields");
 }
 
 /* [{"target":..,"kind":..,"connect":..,"rtt_ms":..,"verify":..}, ...]:

@@ -51,13 +51,14 @@ class Outcome:
         self.eof = None
 
 
-def run_h2_peer(sensor, opts, bind="127.0.0.1", **transport_kw):
+def run_h2_peer(sensor, opts, bind="127.0.0.1", handshake=Handshake,
+                **transport_kw):
     """Full handshake with Peer A; transport_kw go to H2Transport."""
     out = Outcome()
     t = H2Transport(sensor.host, sensor.port, gzip=opts.gzip, bind=bind,
                     timeout=opts.timeout, **transport_kw)
     out.transport, out.port = t, t.local_port
-    hs = Handshake(t, opts)
+    hs = handshake(t, opts)
     try:
         out.result = hs.run()
         out.ended = hs.wait_end()
@@ -70,12 +71,12 @@ def run_h2_peer(sensor, opts, bind="127.0.0.1", **transport_kw):
     return out
 
 
-def run_grpc_peer(sensor, opts):
+def run_grpc_peer(sensor, opts, handshake=Handshake):
     out = Outcome()
     before = client_ports(sensor.port)
     t = GrpcTransport("127.0.0.1", sensor.port, gzip=opts.gzip)
     out.transport = t
-    hs = Handshake(t, opts)
+    hs = handshake(t, opts)
     try:
         out.result = hs.run()
         ports = client_ports(sensor.port) - before

@@ -19,20 +19,21 @@ PAYLOAD_FIELDS = ("addresses", "requestAddresses", "ping", "pong", "verack",
                   "version", "reject", "ready")
 
 
-def _generate():
-    out = tempfile.mkdtemp(prefix="kaspa_pb2_")
+def generate(proto_dir, name):
+    """The module protoc generates from proto_dir/name.proto."""
+    out = tempfile.mkdtemp(prefix=name + "_pb2_")
     atexit.register(shutil.rmtree, out, True)
-    subprocess.run(["protoc", "--python_out=" + out, "-I", PROTO_DIR,
-                    os.path.join(PROTO_DIR, "kaspa.proto")],
+    subprocess.run(["protoc", "--python_out=" + out, "-I", proto_dir,
+                    os.path.join(proto_dir, name + ".proto")],
                    check=True, timeout=30)
     sys.path.insert(0, out)
     try:
-        return importlib.import_module("kaspa_pb2")
+        return importlib.import_module(name + "_pb2")
     finally:
         sys.path.remove(out)
 
 
-pb = _generate()
+pb = generate(PROTO_DIR, "kaspa")
 KaspadMessage = pb.KaspadMessage
 
 

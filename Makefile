@@ -34,7 +34,7 @@ APT_PKGS := build-essential musl-tools nanopb libnanopb-dev:$(DEB_ARCH) \
 
 SUDO     := $(shell [ "$$(id -u)" -eq 0 ] || echo sudo)
 
-.PHONY: all deps run test unit interop export-test fuzz fuzz-smoke robust clean arm64 test-scratch test-arm64
+.PHONY: all deps run test unit interop export-test fuzz fuzz-smoke robust bench clean arm64 test-scratch test-arm64
 all: kaspa-sensor
 
 # Install what is missing (Debian); quiet when everything is there.
@@ -200,6 +200,20 @@ test-arm64: kaspa-sensor-arm64
 # and a local Firestore stand-in; loopback only.
 export-test: kaspa-sensor
 	/usr/bin/python3 test/export/run_all.py
+
+# ---- benchmarks (BENCHMARKS.md): gcc -O2 tools, the product as shipped ----
+BENCH_SRCS := h2.c hpack.c inflate.c kaspa_pb.c loop.c $(PROTO_C)
+
+$(B)/bench/loadgen: bench/loadgen.c $(BENCH_SRCS) $(wildcard *.h)
+	@mkdir -p $(@D)
+	$(TCC) $(CSTD) $(WARN) -O2 -g $(PB_DEFS) -I. -I$(GEN) -o $@ $< $(BENCH_SRCS) $(PB_LIB)
+
+$(B)/bench/ceiling: bench/ceiling.c
+	@mkdir -p $(@D)
+	$(TCC) $(CSTD) $(WARN) -O2 -o $@ $<
+
+bench: kaspa-sensor $(B)/bench/loadgen $(B)/bench/ceiling
+	bench/run.sh
 
 test: deps
 	$(MAKE) unit

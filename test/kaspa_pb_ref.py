@@ -12,6 +12,7 @@ huge numbers of fields).
 """
 import kaspa_ext_pb2 as ext
 import kaspa_pb2 as pb
+from peers.wire import length_delimited, tag, varint
 
 IPV6 = bytes([0x20, 0x01, 0x0D, 0xB8] + [0] * 11 + [1])
 IPV4 = bytes([192, 0, 2, 1])
@@ -107,23 +108,6 @@ def version_then_unknown():
 
 
 # ---- fields our proto does not know ----
-
-def varint(n):
-    out = bytearray()
-    while True:
-        out.append((n & 0x7F) | (0x80 if n > 0x7F else 0))
-        n >>= 7
-        if not n:
-            return bytes(out)
-
-
-def tag(number, wire_type):
-    return varint(number << 3 | wire_type)
-
-
-def length_delimited(number, body):
-    return tag(number, 2) + varint(len(body)) + body
-
 
 def ext_address():
     a = ext.NetAddress()

@@ -128,6 +128,20 @@ class InteropCase(unittest.TestCase):
         return rec
 
 
+class SensorCase(InteropCase):
+    """One sensor for the whole class, which must exit 0 on SIGTERM."""
+
+    @classmethod
+    def setUpClass(cls):
+        cls.sensor = Sensor()
+
+    @classmethod
+    def tearDownClass(cls):
+        rc = cls.sensor.stop()
+        if rc != 0:
+            raise AssertionError("sensor exit code on SIGTERM: %r" % rc)
+
+
 def raw_connect(port, bind="127.0.0.1", timeout=5.0):
     s = socket.create_connection(("127.0.0.1", port), timeout=timeout,
                                  source_address=(bind, 0))

@@ -6,23 +6,15 @@ NDJSON line records every field the sensor does not know, bounded."""
 import os
 import unittest
 
-from common import (InteropCase, PeerOptions, Sensor, kp, run_grpc_peer,
+from common import (PeerOptions, SensorCase, kp, run_grpc_peer,
                     run_h2_peer)
 from peers.handshake import Handshake
+from peers.wire import length_delimited, tag, varint
 
 ext = kp.generate(os.path.join(kp.REPO, "test", "proto"), "kaspa_ext")
 
 RELAY_PEER_ID = bytes(range(38))        # longer than the 32 bytes kept
 RELAY_PROTO = "/libp2p/circuit/relay/0.2.0/hop"
-
-
-def varint(n):
-    out = bytearray()
-    while True:
-        out.append((n & 0x7F) | (0x80 if n > 0x7F else 0))
-        n >>= 7
-        if not n:
-            return bytes(out)
 
 
 def relay_version(opts):
@@ -112,12 +104,11 @@ def many_fields(opts):
     v.address.Clear()
     v.address.ip, v.address.port = bytes([1, 2, 3, 4]), 16111
     addr = v.address.SerializeToString() + b"".join(
-        varint((100 + i) << 3 | 5) + i.to_bytes(4, "little")
-        for i in range(20))
+        tag(100 + i, 5) + i.to_bytes(4, "little") for i in range(20))
     v.ClearField("address")
-    body = v.SerializeToString() + varint(4 << 3 | 2) + varint(len(addr)) \
-        + addr + b"".join(varint((11 + i) << 3) + varint(i) for i in range(40))
-    return varint(20 << 3 | 2) + varint(len(body)) + body
+    body = v.SerializeToString() + length_delimited(4, addr) + b"".join(
+        tag(11 + i, 0) + varint(i) for i in range(40))
+    return length_delimited(20, body)
 
 
 def big_bytes_fields(opts):
@@ -125,23 +116,12 @@ def big_bytes_fields(opts):
     the line's share for them keeps only some, counting the others."""
     m = relay_version(opts)
     m.version.ClearField("last_field")
-    raw = bytearray(m.version.SerializeToString())
-    for i in range(8):
-        raw += varint((20 + i) << 3 | 2) + varint(5000) + bytes([i]) * 5000
-    return varint(20 << 3 | 2) + varint(len(raw)) + bytes(raw)
+    body = m.version.SerializeToString() + b"".join(
+        length_delimited(20 + i, bytes([i]) * 5000) for i in range(8))
+    return length_delimited(20, body)
 
 
-class Extensions(InteropCase):
-    @classmethod
-    def setUpClass(cls):
-        cls.sensor = Sensor()
-
-    @classmethod
-    def tearDownClass(cls):
-        rc = cls.sensor.stop()
-        if rc != 0:
-            raise AssertionError("sensor exit code on SIGTERM: %r" % rc)
-
+class Extensions(SensorCase):
     def handshake(self, version_bytes, peer="h2", **kw):
         opts = PeerOptions(protocol_version=9, services=(1 << 20) | 1, **kw)
         run = run_h2_peer if peer == "h2" else run_grpc_peer

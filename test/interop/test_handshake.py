@@ -5,7 +5,7 @@ Pong, and is logged with the right values."""
 import time
 import unittest
 
-from common import (InteropCase, PeerOptions, Sensor, format_address,
+from common import (PeerOptions, SensorCase, format_address,
                     run_grpc_peer, run_h2_peer)
 
 PEERS = ("h2", "grpc")
@@ -16,17 +16,11 @@ ADDRESSES = ((bytes([1, 2, 3, 4]), 16111),
 USER_AGENTS = ("/kaspad:1.0.1/", "/kaspad:1.0.1(itest)/")
 
 
-class Handshake(InteropCase):
+class Handshake(SensorCase):
     @classmethod
     def setUpClass(cls):
-        cls.sensor = Sensor()
+        super().setUpClass()
         cls.sensor_ids = set()
-
-    @classmethod
-    def tearDownClass(cls):
-        rc = cls.sensor.stop()
-        if rc != 0:
-            raise AssertionError("sensor exit code on SIGTERM: %r" % rc)
 
     def check(self, peer, gzip, order, pv, i):
         opts = PeerOptions(

@@ -11,7 +11,7 @@ import zlib
 
 import hpack
 
-from common import (InteropCase, PeerOptions, Sensor, H2Transport, kp,
+from common import (PeerOptions, SensorCase, H2Transport, kp,
                     raw_connect, read_until_closed, run_h2_peer)
 from peers.handshake import Closed, PeerError
 
@@ -132,17 +132,11 @@ class Bystander(threading.Thread):
         self.out = run_h2_peer(self.sensor, self.opts, bind=self.bind)
 
 
-class Hostile(InteropCase):
+class Hostile(SensorCase):
     @classmethod
     def setUpClass(cls):
-        cls.sensor = Sensor()
+        super().setUpClass()
         cls.n = 0
-
-    @classmethod
-    def tearDownClass(cls):
-        rc = cls.sensor.stop()
-        if rc != 0:
-            raise AssertionError("sensor exit code on SIGTERM: %r" % rc)
 
     def setUp(self):
         Hostile.n += 1

@@ -5,8 +5,8 @@ unknown payloads, long or odd user agents, IPv6."""
 import os
 import unittest
 
-from common import (H2Transport, InteropCase, PeerOptions, Sensor, kp,
-                    run_h2_peer)
+from common import (H2Transport, InteropCase, PeerOptions, Sensor,
+                    SensorCase, kp, run_h2_peer)
 from peers.handshake import Closed, Handshake
 
 # KaspadMessage with a payload we do not model: field 30 (a block relay
@@ -14,17 +14,7 @@ from peers.handshake import Closed, Handshake
 UNKNOWN_PAYLOAD = b"\xf2\x01\x00"
 
 
-class Wire(InteropCase):
-    @classmethod
-    def setUpClass(cls):
-        cls.sensor = Sensor()
-
-    @classmethod
-    def tearDownClass(cls):
-        rc = cls.sensor.stop()
-        if rc != 0:
-            raise AssertionError("sensor exit code on SIGTERM: %r" % rc)
-
+class Wire(SensorCase):
     def ok_record(self, out):
         self.assert_handshake_ok(out)
         self.assertTrue(out.ended)

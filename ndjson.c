@@ -123,6 +123,11 @@ static void put_escaped_ascii(struct json_line *j, uint8_t c)
 	}
 }
 
+static bool plain_ascii(uint8_t c)
+{
+	return c >= 0x20 && c < 0x80 && c != '"' && c != '\\';
+}
+
 static void put_string(struct json_line *j, const uint8_t *s, size_t n)
 {
 	size_t i = 0, len;
@@ -130,6 +135,14 @@ static void put_string(struct json_line *j, const uint8_t *s, size_t n)
 
 	put_char(j, '"');
 	while (i < n && !j->overflow) {
+		/* Most bytes need nothing: copy them a run at a time. */
+		for (len = 0; i + len < n && plain_ascii(s[i + len]); len++)
+			;
+		if (len > 0) {
+			put(j, s + i, len);
+			i += len;
+			continue;
+		}
 		len = utf8_sequence(s + i, n - i, &valid);
 		if (!valid)
 			put(j, "\xEF\xBF\xBD", 3);  /* U+FFFD */

@@ -282,33 +282,32 @@ static bool walk_unknown(pb_istream_t *s, const struct unknown_walk *w)
 
 /* s is at the length prefix of a VersionMessage: its unknown fields and
  * its address's are added to v's. */
-static bool walk_version(pb_istream_t *s, struct kaspa_version *v)
+static bool walk_version(pb_istream_t *s, struct kaspa_version_unknown *u)
 {
 	const protowire_VersionMessage *pv = &scratch.payload.version;
 	const struct unknown_walk address = {
-		protowire_NetAddress_fields, &pv->address, &v->address_unknown,
+		protowire_NetAddress_fields, &pv->address, &u->address,
 		0, NULL };
 	const struct unknown_walk version = {
-		protowire_VersionMessage_fields, pv, &v->unknown,
+		protowire_VersionMessage_fields, pv, &u->version,
 		protowire_VersionMessage_address_tag, &address };
 
 	return walk_submessage(s, &version);
 }
 
-static void clear_unknown(struct kaspa_version *v)
+static void clear_unknown(struct kaspa_version_unknown *u)
 {
-	memset(&v->unknown, 0, sizeof v->unknown);
-	memset(&v->address_unknown, 0, sizeof v->address_unknown);
+	memset(u, 0, sizeof *u);
 }
 
 /* nanopb skips fields it does not know, so walk the top-level tags to
  * find the payload: every field but the two ids is a oneof member, and
  * the last one present wins.  *field is its number, 0 if none.  Each
- * Version met is walked for unknown fields into v; like nanopb's oneof,
+ * Version met is walked for unknown fields into u; like nanopb's oneof,
  * a run of Versions merges and another payload in between starts over
- * (v is meaningful only if the last payload is a Version). */
+ * (u is meaningful only if the last payload is a Version). */
 static bool last_payload_field(const uint8_t *buf, size_t len,
-    uint32_t *field, struct kaspa_version *v)
+    uint32_t *field, struct kaspa_version_unknown *u)
 {
 	const uint32_t version_tag = protowire_KaspadMessage_version_tag;
 	pb_istream_t s = pb_istream_from_buffer(buf, len);
@@ -325,10 +324,10 @@ static bool last_payload_field(const uint8_t *buf, size_t len,
 			ok = pb_skip_field(&s, wt);
 		} else {
 			if (*field == version_tag && tag != version_tag)
-				clear_unknown(v);
+				clear_unknown(u);
 			*field = tag;
 			ok = tag == version_tag && wt == PB_WT_STRING ?
-			    walk_version(&s, v) : pb_skip_field(&s, wt);
+			    walk_version(&s, u) : pb_skip_field(&s, wt);
 		}
 		if (!ok)
 			return false;
@@ -342,13 +341,16 @@ int kaspa_decode(const uint8_t *buf, size_t len, struct kaspa_msg *m,
 	pb_istream_t s = pb_istream_from_buffer(buf, len);
 	uint32_t field = 0;
 
-	memset(m, 0, sizeof *m);
+	/* Not the whole struct: its address list is 32 KB, and every payload
+	 * conversion sets all it fills. */
+	memset(m, 0, offsetof(struct kaspa_msg, u));
+	memset(&m->unknown, 0, sizeof m->unknown);
 	if (!pb_decode(&s, protowire_KaspadMessage_fields, &scratch)) {
 		*err = PB_GET_ERROR(&s);
 		return -1;
 	}
 	/* Cannot fail once pb_decode accepted the same bytes. */
-	if (!last_payload_field(buf, len, &field, &m->u.version)) {
+	if (!last_payload_field(buf, len, &field, &m->unknown)) {
 		*err = "bad wire format";
 		return -1;
 	}

@@ -5,7 +5,7 @@
  * p2p.proto / messages.proto).  Payloads we do not model are skipped, and
  * reported as KASPA_OTHER with their field number.  Fields our proto does
  * not know inside a Version and its address are kept, bounded, in
- * struct kaspa_version (unknown, address_unknown).
+ * struct kaspa_msg (unknown.version, unknown.address).
  */
 #ifndef KASPA_PB_H
 #define KASPA_PB_H
@@ -78,8 +78,13 @@ struct kaspa_version {
 	uint8_t subnetwork_id[KASPA_SUBNET_MAX];
 	size_t subnetwork_id_len;
 	char network[KASPA_NETWORK_MAX + 1];
-	struct kaspa_unknown_fields unknown;          /* decoded, never encoded */
-	struct kaspa_unknown_fields address_unknown;  /* of address */
+};
+
+/* Fields a fork added, kept beside the Version rather than in it: they are
+ * rare, and struct kaspa_version is kept per connection. */
+struct kaspa_version_unknown {
+	struct kaspa_unknown_fields version;   /* decoded, never encoded */
+	struct kaspa_unknown_fields address;   /* of version.address */
 };
 
 struct kaspa_msg {
@@ -97,6 +102,7 @@ struct kaspa_msg {
 			struct kaspa_netaddr list[KASPA_ADDR_MAX];
 		} addresses;
 	} u;
+	struct kaspa_version_unknown unknown;  /* type KASPA_VERSION only */
 };
 
 /* Decode one KaspadMessage.  Returns 0, or -1 with a short reason in

@@ -76,8 +76,9 @@ struct peer {
 	uint8_t first_bytes[FIRST_BYTES];
 	size_t first_len;
 	char http_user_agent[128];
-	char reject_reason[KASPA_REASON_MAX + 1];
+	char *reject_reason;       /* the peer's Reject text (rare) */
 	struct kaspa_version version;
+	struct kaspa_version_unknown *unknown;  /* only if it sent some */
 	struct probe_report probe;
 	struct h2_conn h2;         /* small: its buffers are lent while used */
 };
@@ -234,11 +235,22 @@ static bool valid_version(const struct kaspa_version *v)
 	     v->address.ip_len == 16);
 }
 
-static int on_version(struct peer *p, const struct kaspa_version *v)
+static bool has_unknown(const struct kaspa_version_unknown *u)
 {
+	return u->version.count + u->version.dropped + u->address.count +
+	    u->address.dropped > 0;
+}
+
+static int on_version(struct peer *p, const struct kaspa_msg *m)
+{
+	const struct kaspa_version *v = &m->u.version;
+
 	if (p->got_version)
 		return 0;       /* a second Version changes nothing */
 	p->version = *v;
+	if (has_unknown(&m->unknown) &&
+	    (p->unknown = malloc(sizeof *p->unknown)) != NULL)
+		*p->unknown = m->unknown;
 	p->got_version = true;
 	p->peer_first = !p->sent_version;
 	reach(p, STAGE_VERSION);
@@ -267,7 +279,7 @@ static int on_kaspa_message(struct peer *p, const struct kaspa_msg *m)
 {
 	switch (m->type) {
 	case KASPA_VERSION:
-		if (on_version(p, &m->u.version) != 0)
+		if (on_version(p, m) != 0)
 			return -1;
 		break;
 	case KASPA_VERACK:
@@ -287,8 +299,8 @@ static int on_kaspa_message(struct peer *p, const struct kaspa_msg *m)
 			return -1;
 		break;
 	case KASPA_REJECT:
-		snprintf(p->reject_reason, sizeof p->reject_reason, "%s",
-		    m->u.reject_reason);
+		if (p->reject_reason == NULL)
+			p->reject_reason = strdup(m->u.reject_reason);
 		peer_finish(p, "peer_reject");
 		return -1;
 	default:
@@ -538,11 +550,13 @@ static void log_version(struct json_line *j, const struct peer *p)
 	json_u64(j, "services", v->services);
 	json_bool(j, "disable_relay_tx", v->disable_relay_tx);
 	json_i64(j, "peer_timestamp_ms", v->timestamp_ms);
+	static const struct kaspa_version_unknown none;
+	const struct kaspa_version_unknown *u = p->unknown ? p->unknown : &none;
 	log_unknown_fields(j, "unknown_fields", "unknown_fields_dropped",
-	    &v->unknown);
+	    &u->version);
 	if (v->has_address)
 		log_unknown_fields(j, "advertised_unknown_fields",
-		    "advertised_unknown_fields_dropped", &v->address_unknown);
+		    "advertised_unknown_fields_dropped", &u->address);
 	else
 		json_null(j, "advertised_unknown_fields");
 }
@@ -645,8 +659,7 @@ static void peer_log(struct peer *p)
 	json_ms(&j, "duration_ms", p->closed_us - p->accepted_us);
 	json_str(&j, "stage_reached", stage_names[p->stage]);
 	json_str(&j, "outcome", p->outcome ? p->outcome : "closed");
-	json_str(&j, "reject_reason", p->reject_reason[0] ?
-	    p->reject_reason : NULL);
+	json_str(&j, "reject_reason", p->reject_reason);
 	log_probe(&j, p);
 	if (p->stage == STAGE_TCP && p->first_len > 0)
 		json_hex(&j, "first_bytes", p->first_bytes, p->first_len);
@@ -690,6 +703,8 @@ static void peer_close(struct peer *p)
 		return;
 	peer_log(p);
 	h2_free(&p->h2);
+	free(p->unknown);
+	free(p->reject_reason);
 	free(p);
 }
 

@@ -93,14 +93,16 @@ static bool unknown_list_valid(const struct kaspa_unknown_fields *u,
 	return true;
 }
 
-static void check_unknown_fields(const struct kaspa_version *v)
+static void check_unknown_fields(const struct kaspa_msg *m)
 {
-	check(unknown_list_valid(&v->unknown, version_known,
+	const struct kaspa_version_unknown *u = &m->unknown;
+
+	check(unknown_list_valid(&u->version, version_known,
 	    sizeof version_known / sizeof version_known[0]));
-	check(unknown_list_valid(&v->address_unknown, netaddr_known,
+	check(unknown_list_valid(&u->address, netaddr_known,
 	    sizeof netaddr_known / sizeof netaddr_known[0]));
-	check(v->has_address || (v->address_unknown.count == 0 &&
-	    v->address_unknown.dropped == 0));
+	check(m->u.version.has_address || (u->address.count == 0 &&
+	    u->address.dropped == 0));
 }
 
 static bool addresses_equal(const struct kaspa_msg *a,
@@ -150,7 +152,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		return 0;
 	}
 	if (first.type == KASPA_VERSION)
-		check_unknown_fields(&first.u.version);
+		check_unknown_fields(&first);
 	n = kaspa_encode(&first, enc, sizeof enc);
 	if (first.type == KASPA_OTHER) {
 		check(n == -1);
@@ -163,7 +165,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	    first.response_id == second.response_id);
 	check(payload_equal(&first, &second));
 	if (second.type == KASPA_VERSION)
-		check(second.u.version.unknown.count == 0 &&
-		    second.u.version.address_unknown.count == 0);
+		check(second.unknown.version.count == 0 &&
+		    second.unknown.address.count == 0);
 	return 0;
 }

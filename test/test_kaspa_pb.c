@@ -443,8 +443,8 @@ static void test_ext_fields_recorded(void **state)
 	uint8_t seq[38], relay[64];
 	const struct kaspa_msg *m = decode_ok("version_ext");
 	const struct kaspa_version *v = &m->u.version;
-	const struct kaspa_unknown_field *f = v->unknown.field;
-	const struct kaspa_unknown_field *a = v->address_unknown.field;
+	const struct kaspa_unknown_field *f = msg.unknown.version.field;
+	const struct kaspa_unknown_field *a = msg.unknown.address.field;
 	size_t rl = sizeof relay_proto - 1;
 
 	(void)state;
@@ -472,8 +472,8 @@ static void test_ext_fields_recorded(void **state)
 	assert_int_equal(v->address.timestamp, 1700000000);
 
 	/* Version: 7, then 11 and up, in wire order. */
-	assert_int_equal(v->unknown.count, 7);
-	assert_int_equal(v->unknown.dropped, 0);
+	assert_int_equal(msg.unknown.version.count, 7);
+	assert_int_equal(msg.unknown.version.dropped, 0);
 	assert_unknown_int(&f[0], 7, 0, 77);
 	assert_unknown_int(&f[1], 11, 0, UINT64_MAX);
 	assert_unknown_bytes(&f[2], 12, 12, seq, 12);
@@ -483,8 +483,8 @@ static void test_ext_fields_recorded(void **state)
 	assert_unknown_int(&f[6], 536870911, 0, 1);
 
 	/* NetAddress: 2 and 5-8. */
-	assert_int_equal(v->address_unknown.count, 5);
-	assert_int_equal(v->address_unknown.dropped, 0);
+	assert_int_equal(msg.unknown.address.count, 5);
+	assert_int_equal(msg.unknown.address.dropped, 0);
 	assert_unknown_int(&a[0], 2, 0, (1ULL << 63) | 5);
 	assert_unknown_int(&a[1], 5, 0, 4001);
 	assert_unknown_bytes(&a[2], 6, 38, seq, KASPA_UNKNOWN_BYTES_MAX);
@@ -496,11 +496,10 @@ static void test_ext_fields_recorded(void **state)
  * them (the sensor speaks only its own proto). */
 static void test_ext_plain_version_has_none(void **state)
 {
-	const struct kaspa_version *v = &decode_ok("version_full")->u.version;
-
 	(void)state;
-	assert_int_equal(v->unknown.count, 0);
-	assert_int_equal(v->address_unknown.count, 0);
+	decode_ok("version_full");
+	assert_int_equal(msg.unknown.version.count, 0);
+	assert_int_equal(msg.unknown.address.count, 0);
 	decode_ok("version_ext");
 	assert_true(kaspa_encode(&msg, enc, sizeof enc) > 0);
 	assert_reencodes_identically("version_full");
@@ -515,19 +514,19 @@ static void test_ext_merge_and_reset(void **state)
 	/* Both occurrences merge, known fields and unknown ones alike. */
 	assert_int_equal(v->address.ip_len, 4);
 	assert_int_equal(v->address.port, 16111);
-	assert_int_equal(v->unknown.count, 2);
-	assert_unknown_int(&v->unknown.field[0], 11, 0, 21);
-	assert_unknown_bytes(&v->unknown.field[1], 12, 1, &ab, 1);
-	assert_int_equal(v->address_unknown.count, 2);
-	assert_unknown_int(&v->address_unknown.field[0], 2, 0, 3);
-	assert_unknown_int(&v->address_unknown.field[1], 5, 0, 4001);
+	assert_int_equal(msg.unknown.version.count, 2);
+	assert_unknown_int(&msg.unknown.version.field[0], 11, 0, 21);
+	assert_unknown_bytes(&msg.unknown.version.field[1], 12, 1, &ab, 1);
+	assert_int_equal(msg.unknown.address.count, 2);
+	assert_unknown_int(&msg.unknown.address.field[0], 2, 0, 3);
+	assert_unknown_int(&msg.unknown.address.field[1], 5, 0, 4001);
 
 	/* Another payload in between starts over. */
 	v = &decode_ok("version_ext_reset")->u.version;
 	assert_int_equal(msg.type, KASPA_VERSION);
-	assert_int_equal(v->unknown.count, 0);
-	assert_int_equal(v->address_unknown.count, 0);
-	assert_int_equal(v->unknown.dropped + v->address_unknown.dropped, 0);
+	assert_int_equal(msg.unknown.version.count, 0);
+	assert_int_equal(msg.unknown.address.count, 0);
+	assert_int_equal(msg.unknown.version.dropped + msg.unknown.address.dropped, 0);
 }
 
 static void test_ext_capped_with_dropped_count(void **state)
@@ -535,14 +534,14 @@ static void test_ext_capped_with_dropped_count(void **state)
 	const struct kaspa_version *v = &decode_ok("version_ext_many")->u.version;
 
 	(void)state;
-	assert_int_equal(v->unknown.count, KASPA_UNKNOWN_MAX);
-	assert_int_equal(v->unknown.dropped, 1000 - KASPA_UNKNOWN_MAX);
+	assert_int_equal(msg.unknown.version.count, KASPA_UNKNOWN_MAX);
+	assert_int_equal(msg.unknown.version.dropped, 1000 - KASPA_UNKNOWN_MAX);
 	for (uint32_t i = 0; i < KASPA_UNKNOWN_MAX; i++)
-		assert_unknown_int(&v->unknown.field[i], 11 + i, 0, i * i);
-	assert_int_equal(v->address_unknown.count, KASPA_UNKNOWN_MAX);
-	assert_int_equal(v->address_unknown.dropped, 300 - KASPA_UNKNOWN_MAX);
+		assert_unknown_int(&msg.unknown.version.field[i], 11 + i, 0, i * i);
+	assert_int_equal(msg.unknown.address.count, KASPA_UNKNOWN_MAX);
+	assert_int_equal(msg.unknown.address.dropped, 300 - KASPA_UNKNOWN_MAX);
 	for (uint32_t i = 0; i < KASPA_UNKNOWN_MAX; i++)
-		assert_unknown_int(&v->address_unknown.field[i], 5 + i, 5,
+		assert_unknown_int(&msg.unknown.address.field[i], 5 + i, 5,
 		    i * 1000);
 	/* The known fields around them are intact. */
 	assert_int_equal(v->address.port, 16111);
@@ -553,17 +552,16 @@ static void test_ext_bytes_capped(void **state)
 {
 	static const size_t lens[] = { 0, 32, 33, 5000 };
 	uint8_t want[KASPA_UNKNOWN_BYTES_MAX];
-	const struct kaspa_version *v = &decode_ok("version_ext_bytes")->u.version;
-
 	(void)state;
+	decode_ok("version_ext_bytes");
 	for (size_t i = 0; i < sizeof want; i++)
 		want[i] = (uint8_t)i;
-	assert_int_equal(v->unknown.count, 4);
+	assert_int_equal(msg.unknown.version.count, 4);
 	for (size_t k = 0; k < 4; k++) {
 		size_t kept = lens[k] < KASPA_UNKNOWN_BYTES_MAX ?
 		    lens[k] : KASPA_UNKNOWN_BYTES_MAX;
 
-		assert_unknown_bytes(&v->unknown.field[k], 16 + (uint32_t)k,
+		assert_unknown_bytes(&msg.unknown.version.field[k], 16 + (uint32_t)k,
 		    lens[k], want, kept);
 	}
 }
@@ -572,14 +570,12 @@ static void test_ext_bytes_capped(void **state)
  * 64 bits, and the walk goes on after them. */
 static void test_ext_long_varints_skipped(void **state)
 {
-	const struct kaspa_version *v =
-	    &decode_ok("version_ext_long_varints")->u.version;
-
 	(void)state;
-	assert_int_equal(v->unknown.count, 3);
-	assert_unknown_int(&v->unknown.field[0], 11, 0, UINT64_MAX);
-	assert_unknown_int(&v->unknown.field[1], 12, 0, 0);
-	assert_unknown_int(&v->unknown.field[2], 13, 0, 5);
+	decode_ok("version_ext_long_varints");
+	assert_int_equal(msg.unknown.version.count, 3);
+	assert_unknown_int(&msg.unknown.version.field[0], 11, 0, UINT64_MAX);
+	assert_unknown_int(&msg.unknown.version.field[1], 12, 0, 0);
+	assert_unknown_int(&msg.unknown.version.field[2], 13, 0, 5);
 }
 
 /* Malformed unknown fields fail the decode, as nanopb decides: groups,

@@ -20,6 +20,7 @@ PROTO_C  := $(GEN)/kaspa.pb.c
 
 SRCS     := sensor.c config.c loop.c ipmap.c addr.c peer.c probe.c client.c crawl.c report.c announce.c h2.c hpack.c inflate.c kaspa_pb.c ndjson.c metrics.c
 SRCS     += export.c http1.c tls.c dns.c pem.c jsonr.c jwt.c firestore.c fortify_shim.c
+SRCS     += dial.c socks5.c
 OBJS     := $(SRCS:%.c=$(B)/musl/%.o) $(B)/musl/kaspa.pb.o
 
 DEB_ARCH := $(shell dpkg --print-architecture)
@@ -27,7 +28,7 @@ APT_PKGS := build-essential musl-tools nanopb libnanopb-dev:$(DEB_ARCH) \
             libbearssl-dev:$(DEB_ARCH) \
             libcmocka-dev protobuf-compiler python3-protobuf python3-grpcio \
             python3-h2 python3-hpack zlib1g-dev clang libclang-rt-14-dev \
-            iproute2 iptables \
+            iproute2 iptables microsocks \
             clickhouse-server openssl python3-cryptography \
             ca-certificates gcc-aarch64-linux-gnu musl-dev:arm64 \
             libbearssl-dev:arm64 libnanopb-dev:arm64 qemu-user-static
@@ -102,7 +103,7 @@ TFLAGS   := $(CSTD) $(WARN) -g -O1 -fsanitize=address,undefined \
             -fno-sanitize-recover=all $(PB_DEFS) -I. -I$(GEN)
 
 UNIT     := hpack inflate h2 kaspa_pb ndjson ipmap addr report metrics loop config \
-            http1 dns jwt
+            http1 dns jwt socks5 dial
 test_hpack_DEPS    := hpack.c
 test_inflate_DEPS  := inflate.c
 test_inflate_LIBS  := -lz
@@ -113,6 +114,8 @@ test_kaspa_pb_LIBS := $(PB_LIB)
 test_ndjson_DEPS   := ndjson.c
 test_http1_DEPS    := http1.c
 test_dns_DEPS      := dns.c
+test_socks5_DEPS   := socks5.c addr.c
+test_dial_DEPS     := dial.c socks5.c dns.c addr.c loop.c config.c
 test_jwt_DEPS      := jwt.c pem.c
 test_jwt_LIBS      := $(SSL_LIB)
 test_ipmap_DEPS    := ipmap.c
@@ -143,7 +146,8 @@ interop: kaspa-sensor
 FCC      := clang
 FFLAGS   := $(CSTD) $(WARN) -g -O1 -fsanitize=fuzzer,address,undefined \
             $(PB_DEFS) -I. -I$(GEN)
-FUZZ     := hpack inflate kaspa_pb ndjson h2 config report metrics http1 dns jsonr
+FUZZ     := hpack inflate kaspa_pb ndjson h2 config report metrics http1 dns jsonr \
+            socks5
 fuzz_hpack_DEPS    := hpack.c
 fuzz_inflate_DEPS  := inflate.c
 fuzz_inflate_LIBS  := -lz
@@ -152,6 +156,7 @@ fuzz_kaspa_pb_LIBS := $(PB_LIB)
 fuzz_ndjson_DEPS   := ndjson.c
 fuzz_http1_DEPS    := http1.c
 fuzz_dns_DEPS      := dns.c
+fuzz_socks5_DEPS   := socks5.c addr.c
 fuzz_jsonr_DEPS    := jsonr.c
 fuzz_h2_DEPS       := h2.c hpack.c inflate.c
 fuzz_config_DEPS   := config.c

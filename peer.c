@@ -601,6 +601,8 @@ static void log_probe(struct json_line *j, const struct peer *p)
 	if (r->cached_reason != NULL)
 		json_str(j, "cached_reason", r->cached_reason);
 	json_str(j, "probe_target", r->target[0] ? r->target : NULL);
+	if (r->via != NULL)
+		json_str(j, "probe_via", r->via);
 	if (r->n_tried > 0) {
 		probe_attempts_json(r, attempts, sizeof attempts);
 		json_raw(j, "probe_attempts", attempts);

@@ -125,7 +125,7 @@ test_loop_DEPS     := loop.c
 test_config_DEPS   := config.c
 # poll() wrapped: the test sees each timeout and injects EINTR/errors.
 test_loop_LIBS     := -Wl,--wrap=poll
-REPORT_DEPS        := report.c client.c config.c addr.c loop.c h2.c hpack.c \
+REPORT_DEPS        := report.c client.c dial.c socks5.c dns.c config.c addr.c loop.c h2.c hpack.c \
                       inflate.c kaspa_pb.c $(PROTO_C)
 test_report_DEPS   := $(REPORT_DEPS)
 test_report_LIBS   := $(PB_LIB) -lz

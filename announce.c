@@ -198,6 +198,7 @@ static void make_client_config(struct announcer *a)
 	cc->stage_timeout_ms = 4000;
 	cc->request_timeout_ms = 10000;
 	cc->linger_ms = c->linger_ms;
+	cc->proxy = c->proxy;
 }
 
 struct announcer *announce_start(const struct announce_config *cfg,

@@ -21,6 +21,7 @@
 #include <stdint.h>
 
 #include "addr.h"
+#include "dial.h"
 #include "kaspa_pb.h"
 #include "loop.h"
 #include "ndjson.h"
@@ -42,6 +43,7 @@ struct announce_config {
 	const char *sensor_id;
 	uint32_t protocol_version;
 	uint8_t node_id[KASPA_ID_LEN];   /* the sensor's */
+	const struct dial_proxy *proxy;  /* NULL: dial directly */
 };
 
 struct announcer;

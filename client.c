@@ -1,6 +1,7 @@
 /* client.c - see client.h.  One state machine per session:
- * CONNECTING -> HANDSHAKE -> REQUESTING -> LINGER -> DRAIN, each with its
- * own deadline on the loop slot; client_finish() is the one way out. */
+ * CONNECTING (dial.c owns the descriptor) -> HANDSHAKE -> REQUESTING ->
+ * LINGER -> DRAIN, each with its own deadline on the loop slot;
+ * client_finish() is the one way out. */
 #include "client.h"
 
 #include <errno.h>
@@ -33,8 +34,9 @@ struct client {
 	void *ctx;
 	struct client_result r;
 	enum client_state state;
-	int fd;
-	int slot;
+	int fd;                    /* -1 while dialing */
+	int slot;                  /* -1 while dialing */
+	struct dial dial;
 	bool sent_verack, sent_ready, got_verack, got_ready;
 	bool half_closed;
 	bool finished;             /* on_done ran */
@@ -72,19 +74,30 @@ static void reach(struct client *c, enum client_stage s)
 		c->r.stage = s;
 }
 
+/* now + limit, but never past the session's end_by_ms. */
+static int64_t deadline_in(const struct client *c, uint64_t limit_ms)
+{
+	int64_t at = now_ms() + (int64_t)limit_ms;
+	return c->cfg.end_by_ms != 0 && c->cfg.end_by_ms < at ?
+	    c->cfg.end_by_ms : at;
+}
+
 static void set_state(struct client *c, enum client_state st,
     uint64_t limit_ms)
 {
 	c->state = st;
-	loop_set_deadline(c->loop, c->slot, now_ms() + (int64_t)limit_ms);
+	loop_set_deadline(c->loop, c->slot, deadline_in(c, limit_ms));
 }
 
 /* ---- end of a session ---- */
 
 static void client_free(struct client *c)
 {
-	loop_del(c->loop, c->slot);
-	close(c->fd);
+	dial_cancel(&c->dial);
+	if (c->slot >= 0)
+		loop_del(c->loop, c->slot);
+	if (c->fd >= 0)
+		close(c->fd);
 	c->r.duration_us = now_us() - c->started_us;
 	if (c->r.outcome == NULL)
 		c->r.outcome = "closed";
@@ -107,7 +120,7 @@ static void client_finish(struct client *c, const char *outcome)
 		if (c->h2.state != H2_CLOSING)
 			h2_goaway(&c->h2, 0, NULL);
 	}
-	set_state(c, CLIENT_DRAIN, DRAIN_MS);
+	set_state(c, CLIENT_DRAIN, c->cfg.no_drain ? 0 : DRAIN_MS);
 }
 
 /* ---- output ---- */
@@ -256,17 +269,17 @@ static int on_version(struct client *c, const struct kaspa_version *v)
 	c->r.version = *v;
 	c->r.got_version = true;
 	reach(c, CLIENT_STAGE_VERSION);
+	if (c->cb.on_version != NULL &&
+	    c->cb.on_version(c->ctx, v) == CLIENT_STOP) {
+		client_finish(c, "stopped");
+		return -1;
+	}
 	if (!valid_version(v)) {
 		client_finish(c, "bad_version");
 		return -1;
 	}
 	if (strcmp(v->network, c->cfg.network) != 0) {
 		client_finish(c, "wrong_network");
-		return -1;
-	}
-	if (c->cb.on_version != NULL &&
-	    c->cb.on_version(c->ctx, v) == CLIENT_STOP) {
-		client_finish(c, "stopped");
 		return -1;
 	}
 	if (send_simple(c, KASPA_VERACK) != 0)
@@ -362,22 +375,7 @@ static const struct h2_callbacks h2_cb = {
 
 /* ---- events ---- */
 
-static const char *connect_outcome(int err)
-{
-	switch (err) {
-	case ECONNREFUSED:
-		return "refused";
-	case ETIMEDOUT:
-		return "timeout";
-	case EHOSTUNREACH:
-	case ENETUNREACH:
-		return "unreachable";
-	case ECONNRESET:
-		return "reset";
-	default:
-		return "connect_error";
-	}
-}
+static void client_event(struct loop *l, int slot, short revents, void *ud);
 
 /* The connection is up: open the call and send our Version at once. */
 static void on_connected(struct client *c)
@@ -389,26 +387,6 @@ static void on_connected(struct client *c)
 	if (h2_open_call(&c->h2, c->authority, P2P_PATH, true) != 0 ||
 	    send_version(c) != 0)
 		client_finish(c, "tx_full");
-}
-
-/* Returns true when c is gone. */
-static bool on_connect_event(struct client *c, short revents)
-{
-	int err = 0;
-	socklen_t len = sizeof err;
-
-	if (revents == 0)
-		err = ETIMEDOUT;
-	else if (getsockopt(c->fd, SOL_SOCKET, SO_ERROR, &err, &len) != 0)
-		err = errno;
-	if (err != 0) {
-		if (c->r.outcome == NULL)   /* connect() failed at once */
-			c->r.outcome = connect_outcome(err);
-		client_free(c);
-		return true;
-	}
-	on_connected(c);
-	return false;
 }
 
 /* Returns true when c is gone. */
@@ -458,9 +436,7 @@ static void client_event(struct loop *l, int slot, short revents, void *ud)
 	(void)l;
 	(void)slot;
 
-	if (c->state == CLIENT_CONNECTING)
-		gone = on_connect_event(c, revents);
-	else if (revents == 0)
+	if (revents == 0)
 		gone = on_deadline(c);
 	else if (revents & (POLLIN | POLLERR | POLLHUP))
 		gone = on_readable(c);
@@ -470,14 +446,36 @@ static void client_event(struct loop *l, int slot, short revents, void *ud)
 		client_flush(c);
 }
 
+static void on_dialed(void *ctx, const struct dial_result *r)
+{
+	struct client *c = ctx;
+
+	c->r.dial = r->outcome;
+	c->r.dial_us = r->connect_us;
+	c->r.dial_detail = r->detail;
+	if (r->outcome != DIAL_CONNECTED) {
+		c->r.outcome = dial_outcome_name(r->outcome);
+		client_free(c);
+		return;
+	}
+	c->fd = r->fd;
+	/* the dial's slot was just freed: there is room */
+	c->slot = loop_add(c->loop, c->fd, POLLIN, client_event, c);
+	if (c->slot < 0) {
+		c->r.outcome = "error";
+		client_free(c);
+		return;
+	}
+	on_connected(c);
+	client_flush(c);
+}
+
 /* ---- API ---- */
 
 struct client *client_start(struct loop *l, const struct client_config *cfg,
     const struct ip_key *ip, uint16_t port,
     const struct client_callbacks *cb, void *ctx)
 {
-	struct sockaddr_storage sa;
-	socklen_t sa_len = addr_to_sockaddr(ip, port, &sa);
 	struct client *c = malloc(sizeof *c);
 
 	if (c == NULL)
@@ -487,30 +485,20 @@ struct client *client_start(struct loop *l, const struct client_config *cfg,
 	c->cfg = *cfg;
 	c->cb = *cb;
 	c->ctx = ctx;
+	c->fd = -1;
+	c->slot = -1;
 	c->r.connect_us = -1;
+	c->r.dial = DIAL_ERROR;
+	c->r.dial_us = -1;
 	c->r.handshake_us = -1;
 	c->started_us = now_us();
-	addr_text(ip, port, c->authority, sizeof c->authority);
-	c->fd = socket(sa.ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC,
-	    0);
-	if (c->fd < 0) {
-		free(c);
-		return NULL;
-	}
-	c->slot = loop_add(l, c->fd, POLLOUT, client_event, c);
-	if (c->slot < 0) {
-		close(c->fd);
-		free(c);
-		return NULL;
-	}
 	c->state = CLIENT_CONNECTING;
-	loop_set_deadline(l, c->slot, now_ms() + (int64_t)cfg->connect_timeout_ms);
-	if (connect(c->fd, (struct sockaddr *)&sa, sa_len) != 0 &&
-	    errno != EINPROGRESS) {
-		/* Report it from the loop like any other failure. */
-		c->r.outcome = connect_outcome(errno);
-		loop_set_deadline(l, c->slot, now_ms());
-		loop_set_events(l, c->slot, 0);
+	addr_text(ip, port, c->authority, sizeof c->authority);
+	int64_t until = deadline_in(c, cfg->connect_timeout_ms) - now_ms();
+	if (dial_start(&c->dial, l, cfg->proxy, ip, port,
+	    until > 0 ? (uint64_t)until : 0, on_dialed, c) != 0) {
+		free(c);
+		return NULL;
 	}
 	return c;
 }

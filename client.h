@@ -1,6 +1,7 @@
 /* client.h - one outbound Kaspa P2P session on the loop.
  *
- * A client dials IP:PORT with a non-blocking connect() and a timeout, opens
+ * A client dials IP:PORT through dial.c (directly, or through the SOCKS5
+ * proxy in its configuration), opens
  * the gRPC call with our h2 engine in the H2_CLIENT role and runs the
  * handshake as the reference node's dialer does (protocol/p2p/src/
  * handshake.rs, protocol/flows/src/flow_context.rs): our Version at once,
@@ -23,6 +24,7 @@
 #include <stdint.h>
 
 #include "addr.h"
+#include "dial.h"
 #include "kaspa_pb.h"
 #include "loop.h"
 
@@ -30,7 +32,7 @@
 
 /* How far the session got (never goes back). */
 enum client_stage {
-	CLIENT_STAGE_NONE,      /* connect() did not succeed */
+	CLIENT_STAGE_NONE,      /* the dial did not succeed */
 	CLIENT_STAGE_TCP,
 	CLIENT_STAGE_CALL,      /* the server answered the call with 200 */
 	CLIENT_STAGE_VERSION,   /* their Version arrived */
@@ -51,17 +53,27 @@ struct client_config {
 	struct kaspa_netaddr answer[CLIENT_ANSWER_MAX];
 	unsigned n_answer;
 	unsigned address_requests;      /* RequestAddresses after Ready */
-	uint64_t connect_timeout_ms;
+	uint64_t connect_timeout_ms;    /* the whole dial, proxy included */
 	uint64_t stage_timeout_ms;      /* Version, Verack, Ready each */
 	uint64_t request_timeout_ms;    /* one Addresses reply */
 	uint64_t linger_ms;             /* after the last reply */
+	int64_t end_by_ms;              /* monotonic; 0: none.  No dial and
+	                                 * no stage runs past it */
+	bool no_drain;                  /* close right after our goodbye
+	                                 * instead of waiting for their EOF */
+	const struct dial_proxy *proxy; /* NULL: dial directly */
 };
 
 struct client_result {
-	const char *outcome;   /* ok | stopped | refused | timeout | unreachable
-	                        * | reset | connect_error | not_kaspa | closed
-	                        * | reject | wrong_network | bad_version
-	                        * | bad_message | <h2 failure name> */
+	const char *outcome;   /* ok | stopped | <a dial outcome but
+	                        * connected: refused, timeout, unreachable,
+	                        * reset, error, proxy_refused, proxy_error>
+	                        * | not_kaspa | closed | reject
+	                        * | wrong_network | bad_version | bad_message
+	                        * | aborted | <h2 failure name> */
+	enum dial_outcome dial;         /* how the dial ended (DIAL_ERROR
+	                                 * if it was aborted) */
+	const char *dial_detail;        /* dial_result.detail, or NULL */
 	enum client_stage stage;
 	bool got_version;
 	struct kaspa_version version;   /* theirs, valid if got_version */
@@ -71,13 +83,16 @@ struct client_result {
 	unsigned requests_answered;     /* their RequestAddresses */
 	unsigned pings_answered;
 	int64_t connect_us;             /* -1 if no connection */
+	int64_t dial_us;                /* until the target answered the dial
+	                                 * (refused too), or -1 */
 	int64_t handshake_us;           /* start -> Ready both ways, or -1 */
 	int64_t duration_us;
 };
 
 struct client_callbacks {
-	/* Their Version, before our Verack; may be NULL.  CLIENT_STOP ends
-	 * the session now with outcome "stopped". */
+	/* Their Version as it came, before any check and before our Verack;
+	 * may be NULL.  CLIENT_STOP ends the session now with outcome
+	 * "stopped". */
 	enum client_verdict (*on_version)(void *ctx,
 	    const struct kaspa_version *v);
 	/* One Addresses reply (m->type == KASPA_ADDRESSES); may be NULL. */

@@ -124,6 +124,19 @@ static const struct option_def options[] = {
 	  "limit for one request, DNS to response (default 10000)" },
 	{ "export-retry-max-ms", OPT_UINT, OFF(export_retry_max_ms), 100,
 	  3600000, "longest wait between retries (default 30000)" },
+	{ "socks5", OPT_STR, OFF(socks5), 0, CONFIG_STR_MAX,
+	  "dial out through this SOCKS5 proxy, IP:PORT or NAME:PORT from"
+	  " /etc/hosts (Tor: 127.0.0.1:9050; default: direct)" },
+	{ "socks5-user", OPT_STR, OFF(socks5_user), 0, CONFIG_STR_MAX,
+	  "SOCKS5 username (RFC 1929); the password comes from"
+	  " --socks5-password-file or SENSOR_SOCKS5_PASSWORD" },
+	{ "socks5-password-file", OPT_STR, OFF(socks5_password_file), 0,
+	  CONFIG_STR_MAX, "file whose first line is the SOCKS5 password;"
+	  " never logged" },
+	{ "socks5-for", OPT_STR, OFF(socks5_for), 0,
+	  sizeof ((struct config *)0)->socks5_for,
+	  "connections that use the proxy: probe,crawl,announce,export"
+	  " (default all)" },
 };
 
 #define N_OPTIONS (sizeof options / sizeof options[0])

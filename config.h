@@ -66,6 +66,11 @@ struct config {
 	uint64_t export_disk_cap_bytes;
 	uint64_t export_timeout_ms;
 	uint64_t export_retry_max_ms;
+	/* dial.c: outbound through a SOCKS5 proxy */
+	char socks5[CONFIG_STR_MAX];
+	char socks5_user[CONFIG_STR_MAX];
+	char socks5_password_file[CONFIG_STR_MAX];
+	char socks5_for[64];
 };
 
 enum config_result { CONFIG_RUN, CONFIG_EXIT_OK, CONFIG_EXIT_USAGE };

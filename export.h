@@ -21,6 +21,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#include "dial.h"
 #include "loop.h"
 #include "ndjson.h"
 
@@ -39,6 +40,7 @@ struct export_config {
 	uint64_t disk_cap_bytes;
 	uint64_t timeout_ms;              /* one whole request */
 	uint64_t retry_max_ms;            /* backoff ceiling */
+	const struct dial_proxy *proxy;   /* NULL: dial directly */
 };
 
 enum export_health { EXPORT_STARTING, EXPORT_OK, EXPORT_FAILING };

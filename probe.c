@@ -1,19 +1,16 @@
 /* probe.c - see probe.h.  Each probe is a small state machine on the loop:
- * CONNECTING (non-blocking connect to one target), then VERIFYING (our h2
- * client runs the call until the node's Version arrives), then the next
- * target or the verdict. */
+ * per target either DIALING (dial.c: is the port open?) or VERIFYING
+ * (client.c dials and runs the call until the node's Version arrives),
+ * then the next target or the verdict. */
 #include "probe.h"
 
-#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/random.h>
-#include <sys/socket.h>
-#include <time.h>
 #include <unistd.h>
 
-#include "h2.h"
+#include "client.h"
 
 /* Verdicts are kept per (IP, node id): a node that reconnects is not
  * probed again, while several nodes behind one IP each get their own.
@@ -21,9 +18,8 @@
 #define CACHE_SLOTS 4096
 /* Distinct IPs among a probe's targets: the peer's, an advertised one. */
 #define PROBE_IPS 2
-#define P2P_PATH "/protowire.P2P/MessageStream"
 
-enum probe_state { PROBE_CONNECTING, PROBE_VERIFYING };
+enum probe_state { PROBE_BETWEEN, PROBE_DIALING, PROBE_VERIFYING };
 
 struct cache_entry {
 	struct ip_key ip;
@@ -37,7 +33,8 @@ struct cache_entry {
 struct prober {
 	struct probe_config cfg;
 	struct loop *loop;
-	uint8_t probe_id[KASPA_ID_LEN];  /* not the sensor's: see probe.h */
+	struct client_config ccfg;       /* its node id is not the sensor's:
+	                                  * see probe.h */
 	uint64_t active;
 	struct probe *probes;
 	/* IPs some running probe dials: one probe per IP at a time, so
@@ -77,16 +74,12 @@ struct probe {
 	unsigned n_ips;
 	unsigned cur;
 	enum probe_state state;
-	int fd;
-	int slot;
+	struct dial dial;          /* PROBE_DIALING */
+	struct client *client;     /* PROBE_VERIFYING */
 	int64_t started_us;
-	int64_t attempt_us;        /* this connect() began */
 	int64_t budget_end_ms;
 	bool aborted;              /* sensor shutting down */
-	struct h2_conn h2;         /* initialised once a port is open */
 };
-
-static struct kaspa_msg probe_msg;   /* single-threaded scratch */
 
 static void try_next(struct probe *p);
 
@@ -156,6 +149,15 @@ static bool any_attempt(const struct probe_report *r, const char *connect,
 	return false;
 }
 
+/* A failure of ours or of the proxy: it proves nothing about the node. */
+static bool any_local(const struct probe_report *r)
+{
+	for (unsigned i = 0; i < r->n_tried; i++)
+		if (r->tried[i].local)
+			return true;
+	return false;
+}
+
 static bool all_attempts(const struct probe_report *r, const char *connect)
 {
 	for (unsigned i = 0; i < r->n_tried; i++)
@@ -192,7 +194,7 @@ static void classify(struct probe *p)
 		r->reason = "open_different_node";
 	} else if (any_attempt(r, "connected", NULL)) {
 		r->reason = "open_not_kaspa";
-	} else if (any_attempt(r, "error", NULL)) {
+	} else if (any_local(r)) {
 		r->reason = "probe_error";
 	} else {
 		r->classification = "private";
@@ -244,43 +246,6 @@ static struct probe_attempt *attempt(struct probe *p)
 	return &p->report.tried[p->report.n_tried - 1];
 }
 
-static const char *connect_outcome(int err)
-{
-	switch (err) {
-	case 0:
-		return "connected";
-	case ECONNREFUSED:
-		return "refused";
-	case ETIMEDOUT:
-		return "timeout";
-	case EHOSTUNREACH:
-	case ENETUNREACH:
-		return "unreachable";
-	case ECONNRESET:
-		return "reset";
-	default:
-		return "error";
-	}
-}
-
-/* Close the target's socket; a verified node gets a polite goodbye. */
-static void drop_socket(struct probe *p)
-{
-	if (p->state == PROBE_VERIFYING) {
-		size_t len;
-		const uint8_t *out;
-		h2_end_call(&p->h2, 0, NULL);
-		h2_goaway(&p->h2, 0, NULL);
-		if ((out = h2_out(&p->h2, &len)) != NULL && len > 0)
-			(void)!write(p->fd, out, len);
-		shutdown(p->fd, SHUT_WR);
-		h2_free(&p->h2);
-	}
-	loop_del(p->pr->loop, p->slot);
-	close(p->fd);
-	p->fd = -1;
-}
-
 /* This target is done: on to the next one, or the verdict. */
 static void target_done(struct probe *p)
 {
@@ -289,7 +254,7 @@ static void target_done(struct probe *p)
 	bool open_enough = !p->pr->cfg.verify &&
 	    strcmp(attempt(p)->connect, "connected") == 0;
 
-	drop_socket(p);
+	p->state = PROBE_BETWEEN;
 	if (verified || open_enough || p->cur >= p->n_targets ||
 	    now_ms() >= p->budget_end_ms) {
 		probe_end(p);
@@ -304,155 +269,74 @@ static void set_verdict(struct probe *p, const char *verify)
 		attempt(p)->verify = verify;
 }
 
-static int cb_headers(void *ctx, const struct grpc_headers *h)
+static void record_dial(struct probe_attempt *a, enum dial_outcome o,
+    int64_t dial_us)
 {
-	struct probe *p = ctx;
-	/* A trailers-only answer or an HTTP error: not a Kaspa node. */
-	if (h->status != 200 || h->trailers || h->grpc_status > 0) {
-		set_verdict(p, "not_kaspa");
-		return -1;
-	}
-	return 0;
+	a->connect = dial_outcome_name(o);
+	a->local = dial_outcome_is_local(o);
+	a->rtt_us = dial_us;
 }
 
-static int cb_message(void *ctx, const uint8_t *msg, size_t len,
-    bool compressed)
+/* Verification off: an open port is all we ask. */
+static void on_dialed(void *ctx, const struct dial_result *r)
 {
 	struct probe *p = ctx;
-	const char *err;
-	(void)compressed;
 
-	if (kaspa_decode(msg, len, &probe_msg, &err) != 0 ||
-	    probe_msg.type != KASPA_VERSION)
-		return 0;    /* a node sends Version first; wait for it */
-	const struct kaspa_version *v = &probe_msg.u.version;
+	if (r->fd >= 0)
+		close(r->fd);
+	record_dial(attempt(p), r->outcome, r->connect_us);
+	target_done(p);
+}
+
+static enum client_verdict on_version(void *ctx, const struct kaspa_version *v)
+{
+	struct probe *p = ctx;
+
 	set_verdict(p, v->id_len == KASPA_ID_LEN &&
 	    memcmp(v->id, p->req.id, KASPA_ID_LEN) == 0 ?
 	    "verified" : "different_node");
-	return -1;       /* seen enough: stop reading */
+	return CLIENT_STOP;     /* seen enough */
 }
 
-static void cb_end(void *ctx, bool goaway, uint32_t code)
+static void on_session_done(void *ctx, const struct client_result *r)
 {
-	(void)goaway;
-	(void)code;
-	set_verdict(ctx, "not_kaspa");
+	struct probe *p = ctx;
+	struct probe_attempt *a = attempt(p);
+
+	p->client = NULL;
+	record_dial(a, r->dial, r->dial_us);
+	if (r->dial == DIAL_CONNECTED)
+		set_verdict(p, "not_kaspa");   /* unless its Version came */
+	target_done(p);
 }
 
-static const struct h2_callbacks callbacks = {
-	.on_headers = cb_headers,
-	.on_message = cb_message,
-	.on_end = cb_end,
+static const struct client_callbacks session_cb = {
+	.on_version = on_version,
+	.on_done = on_session_done,
 };
 
-static int send_our_version(struct probe *p)
+/* Dial (or dial and verify) one target; false if it could not start. */
+static bool start_target(struct probe *p, const struct target *t)
 {
-	static uint8_t buf[512];
-	struct kaspa_version *v = &probe_msg.u.version;
-	struct timespec now;
+	const struct probe_config *cfg = &p->pr->cfg;
+	int64_t left = p->budget_end_ms - now_ms();
+	uint64_t timeout = cfg->connect_timeout_ms < (uint64_t)left ?
+	    cfg->connect_timeout_ms : (uint64_t)left;
 
-	memset(&probe_msg, 0, offsetof(struct kaspa_msg, u));
-	memset(v, 0, sizeof *v);
-	probe_msg.type = KASPA_VERSION;
-	clock_gettime(CLOCK_REALTIME, &now);
-	v->protocol_version = p->req.protocol_version;
-	v->timestamp_ms = (int64_t)now.tv_sec * 1000 + now.tv_nsec / 1000000;
-	memcpy(v->id, p->pr->probe_id, KASPA_ID_LEN);
-	v->id_len = KASPA_ID_LEN;
-	snprintf(v->user_agent, sizeof v->user_agent, "%s",
-	    p->pr->cfg.user_agent);
-	snprintf(v->network, sizeof v->network, "%s", p->pr->cfg.network);
-	int n = kaspa_encode(&probe_msg, buf, sizeof buf);
-	return n < 0 ? -1 : h2_send_message(&p->h2, buf, (size_t)n);
-}
-
-/* Port open: speak Kaspa as a dialing node would, until its Version. */
-static void start_verify(struct probe *p)
-{
-	struct probe_attempt *a = attempt(p);
-
+	if (!cfg->verify) {
+		p->state = PROBE_DIALING;
+		return dial_start(&p->dial, p->pr->loop, cfg->proxy, &t->ip,
+		    t->port, timeout, on_dialed, p) == 0;
+	}
+	struct client_config cc = p->pr->ccfg;
+	cc.protocol_version = p->req.protocol_version;
+	cc.connect_timeout_ms = timeout;
+	cc.stage_timeout_ms = (uint64_t)left;
+	cc.end_by_ms = p->budget_end_ms;
 	p->state = PROBE_VERIFYING;
-	h2_init(&p->h2, H2_CLIENT, &callbacks, p);
-	if (h2_open_call(&p->h2, a->target, P2P_PATH, true) != 0 ||
-	    send_our_version(p) != 0) {
-		set_verdict(p, "not_kaspa");
-		target_done(p);
-		return;
-	}
-	loop_set_deadline(p->pr->loop, p->slot, p->budget_end_ms);
-}
-
-static void flush_verify(struct probe *p)
-{
-	size_t len;
-	const uint8_t *out = h2_out(&p->h2, &len);
-
-	if (out != NULL && len > 0) {
-		ssize_t n = write(p->fd, out, len);
-		if (n > 0)
-			h2_out_done(&p->h2, (size_t)n);
-	}
-	out = h2_out(&p->h2, &len);
-	loop_set_events(p->pr->loop, p->slot,
-	    (short)(POLLIN | (out != NULL && len > 0 ? POLLOUT : 0)));
-}
-
-static void on_connect_event(struct probe *p, short revents)
-{
-	struct probe_attempt *a = attempt(p);
-	int err = 0;
-	socklen_t len = sizeof err;
-
-	if (revents == 0) {
-		a->connect = "timeout";
-		target_done(p);
-		return;
-	}
-	if (getsockopt(p->fd, SOL_SOCKET, SO_ERROR, &err, &len) != 0)
-		err = errno;
-	a->connect = connect_outcome(err);
-	a->rtt_us = now_us() - p->attempt_us;
-	if (err != 0 || !p->pr->cfg.verify) {
-		target_done(p);
-		return;
-	}
-	start_verify(p);
-	if (p->fd >= 0)
-		flush_verify(p);
-}
-
-static void on_verify_event(struct probe *p, short revents)
-{
-	static uint8_t buf[16384];
-
-	if (revents == 0) {
-		set_verdict(p, "not_kaspa");   /* budget spent, no Version */
-		target_done(p);
-		return;
-	}
-	if (revents & (POLLIN | POLLERR | POLLHUP)) {
-		ssize_t n = read(p->fd, buf, sizeof buf);
-		if (n < 0 && (errno == EAGAIN || errno == EINTR))
-			return;
-		if (n <= 0 || h2_recv(&p->h2, buf, (size_t)n) != 0) {
-			set_verdict(p, "not_kaspa");
-			target_done(p);
-			return;
-		}
-	}
-	flush_verify(p);
-}
-
-static void probe_event(struct loop *l, int slot, short revents, void *ud)
-{
-	struct probe *p = ud;
-	(void)l;
-	(void)slot;
-
-	if (p->state == PROBE_CONNECTING)
-		on_connect_event(p, revents);
-	else
-		on_verify_event(p, revents);
+	p->client = client_start(p->pr->loop, &cc, &t->ip, t->port,
+	    &session_cb, p);
+	return p->client != NULL;
 }
 
 /* Connect to targets in turn until one is pending (true) or none is
@@ -462,39 +346,15 @@ static bool connect_next(struct probe *p)
 	while (p->cur < p->n_targets && now_ms() < p->budget_end_ms) {
 		const struct target *t = &p->targets[p->cur++];
 		struct probe_attempt *a = &p->report.tried[p->report.n_tried++];
-		struct sockaddr_storage sa;
-		socklen_t sa_len = addr_to_sockaddr(&t->ip, t->port, &sa);
 
 		addr_text(&t->ip, t->port, a->target, sizeof a->target);
 		a->kind = kind_names[t->kind];
 		a->verify = NULL;
 		a->rtt_us = -1;
-		p->state = PROBE_CONNECTING;
-		p->attempt_us = now_us();
-		p->fd = socket(sa.ss_family,
-		    SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
-		if (p->fd < 0) {
-			a->connect = "error";
-			continue;
-		}
-		if (connect(p->fd, (struct sockaddr *)&sa, sa_len) != 0 &&
-		    errno != EINPROGRESS) {
-			a->connect = connect_outcome(errno);
-			close(p->fd);
-			p->fd = -1;
-			continue;
-		}
-		p->slot = loop_add(p->pr->loop, p->fd, POLLOUT, probe_event, p);
-		if (p->slot < 0) {
-			a->connect = "error";
-			close(p->fd);
-			p->fd = -1;
-			continue;
-		}
-		int64_t limit = now_ms() + (int64_t)p->pr->cfg.connect_timeout_ms;
-		loop_set_deadline(p->pr->loop, p->slot,
-		    limit < p->budget_end_ms ? limit : p->budget_end_ms);
-		return true;
+		if (start_target(p, t))
+			return true;
+		p->state = PROBE_BETWEEN;
+		record_dial(a, DIAL_ERROR, -1);
 	}
 	return false;
 }
@@ -515,8 +375,11 @@ struct prober *prober_new(const struct probe_config *cfg, struct loop *l)
 		return NULL;
 	pr->cfg = *cfg;
 	pr->loop = l;
-	if (getrandom(pr->probe_id, sizeof pr->probe_id, 0) !=
-	    (ssize_t)sizeof pr->probe_id ||
+	pr->ccfg.network = cfg->network;
+	pr->ccfg.user_agent = cfg->user_agent;
+	pr->ccfg.no_drain = true;
+	pr->ccfg.proxy = cfg->proxy;
+	if (getrandom(pr->ccfg.node_id, KASPA_ID_LEN, 0) != KASPA_ID_LEN ||
 	    ipmap_init(&pr->busy, (uint32_t)(cfg->max_concurrent * PROBE_IPS))
 	    != 0) {
 		free(pr);
@@ -527,13 +390,17 @@ struct prober *prober_new(const struct probe_config *cfg, struct loop *l)
 
 void prober_free(struct prober *pr)
 {
-	while (pr->probes != NULL) {
-		struct probe *p = pr->probes;
-		if (p->fd >= 0)
-			drop_socket(p);
+	struct probe *p;
+
+	while ((p = pr->probes) != NULL) {
 		p->cur = p->n_targets;
 		p->aborted = true;
-		probe_end(p);
+		if (p->state == PROBE_VERIFYING)
+			client_abort(p->client);     /* ends p */
+		else {
+			dial_cancel(&p->dial);
+			probe_end(p);
+		}
 	}
 	ipmap_free(&pr->busy);
 	free(pr);
@@ -601,8 +468,8 @@ bool probe_start(struct prober *pr, const struct probe_request *req,
 	p->req = *req;
 	p->done = done;
 	p->ctx = ctx;
-	p->fd = -1;
 	p->started_us = now_us();
+	p->report.via = pr->cfg.proxy != NULL ? "socks5" : NULL;
 	p->budget_end_ms = t + (int64_t)pr->cfg.budget_ms;
 	plan_targets(p);
 	if (p->n_targets == 0 || !claim_ips(p)) {

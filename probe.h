@@ -15,6 +15,7 @@
 #include <stdint.h>
 
 #include "addr.h"
+#include "dial.h"
 #include "kaspa_pb.h"
 #include "loop.h"
 
@@ -33,14 +34,17 @@ struct probe_config {
 	uint16_t default_port;
 	const char *network;
 	const char *user_agent;
+	const struct dial_proxy *proxy;   /* NULL: dial directly */
 };
 
 struct probe_attempt {
 	char target[ADDR_TEXT_MAX];
 	const char *kind;          /* advertised | default_port | source_port */
-	const char *connect;       /* connected | refused | timeout |
-	                            * unreachable | reset | error */
-	int64_t rtt_us;            /* connect time */
+	const char *connect;       /* a dial outcome: connected | refused |
+	                            * timeout | unreachable | reset | error |
+	                            * proxy_refused | proxy_error */
+	bool local;                /* ours or the proxy's: says nothing */
+	int64_t rtt_us;            /* until the target answered, or -1 */
 	const char *verify;        /* verified | different_node | not_kaspa |
 	                            * NULL when not run */
 };
@@ -49,6 +53,7 @@ struct probe_report {
 	const char *classification;   /* public | private | unknown */
 	const char *reason;
 	const char *cached_reason;    /* reason == "cached": the original */
+	const char *via;              /* "socks5" through the proxy, or NULL */
 	char target[ADDR_TEXT_MAX];   /* where the verdict came from, or "" */
 	struct probe_attempt tried[PROBE_TARGETS];
 	unsigned n_tried;

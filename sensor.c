@@ -185,7 +185,8 @@ static int start_signals(struct sensor *s)
 	return 0;
 }
 
-static struct prober *start_prober(const struct config *c, struct loop *l)
+static struct prober *start_prober(const struct config *c, struct loop *l,
+    const struct dial_proxy *proxy)
 {
 	struct probe_config pc = {
 		.enabled = c->probe_enabled,
@@ -199,6 +200,7 @@ static struct prober *start_prober(const struct config *c, struct loop *l)
 		.default_port = network_default_port(c->network),
 		.network = c->network,
 		.user_agent = c->user_agent,
+		.proxy = dial_proxy_for(proxy, DIAL_PROBE),
 	};
 	return prober_new(&pc, l);
 }
@@ -246,6 +248,7 @@ static int start_exporter(struct sensor *s)
 		.disk_cap_bytes = c->export_disk_cap_bytes,
 		.timeout_ms = c->export_timeout_ms,
 		.retry_max_ms = c->export_retry_max_ms,
+		.proxy = dial_proxy_for(&s->proxy, DIAL_EXPORT),
 	};
 
 	if (c->export_url[0] == '\0')
@@ -269,6 +272,7 @@ static int start_announcer(struct sensor *s)
 		.user_agent = c->user_agent,
 		.sensor_id = c->sensor_id,
 		.protocol_version = (uint32_t)c->protocol_version,
+		.proxy = dial_proxy_for(&s->proxy, DIAL_ANNOUNCE),
 	};
 
 	if (!c->announce)
@@ -313,13 +317,18 @@ int main(int argc, char **argv)
 		break;
 	}
 	s.cfg = &cfg;
+	if ((fail = dial_proxy_load(&s.proxy, cfg.socks5, cfg.socks5_user,
+	    cfg.socks5_password_file, cfg.socks5_for)) != NULL) {
+		fprintf(stderr, "kaspa-sensor: %s\n", fail);
+		return 2;
+	}
 	metrics_init(&s.metrics, SENSOR_VERSION, cfg.sensor_id, cfg.network);
 	if (make_node_id(&s) != 0)
 		fail = "getrandom";
 	else if (loop_init(&s.loop, (int)(cfg.max_conns + cfg.probe_max +
 	    cfg.announce_per_round) + EXTRA_SLOTS) != 0 ||
 	    ipmap_init(&s.per_ip, (uint32_t)cfg.max_conns) != 0 ||
-	    (s.prober = start_prober(&cfg, &s.loop)) == NULL)
+	    (s.prober = start_prober(&cfg, &s.loop, &s.proxy)) == NULL)
 		fail = "out of memory";
 	else if (ndjson_open(&s.log, cfg.log_path, cfg.log_max_bytes,
 	    (unsigned)cfg.log_keep) != 0)
@@ -344,6 +353,11 @@ int main(int argc, char **argv)
 	    " log %s\n", cfg.sensor_id, cfg.network, s.node_hex, cfg.log_path);
 	if (s.metrics_srv != NULL)
 		fprintf(stderr, "kaspa-sensor: metrics on %s\n", cfg.metrics_addr);
+	if (s.proxy.len > 0)
+		fprintf(stderr, "kaspa-sensor: SOCKS5 proxy %s%s for %s\n",
+		    s.proxy.text, s.proxy.user[0] ? " (username/password)" : "",
+		    cfg.socks5_for[0] ? cfg.socks5_for : "all outbound"
+		    " connections");
 	if (loop_run(&s.loop) != 0) {
 		fprintf(stderr, "kaspa-sensor: poll: %s\n", strerror(errno));
 		return 1;

@@ -6,6 +6,7 @@
 #include <stdint.h>
 
 #include "config.h"
+#include "dial.h"
 #include "ipmap.h"
 #include "kaspa_pb.h"
 #include "loop.h"
@@ -27,6 +28,7 @@ struct sensor {
 	uint64_t next_event;           /* event_id sequence */
 	unsigned n_peers;              /* open inbound connections */
 	struct peer *peers;            /* list of them */
+	struct dial_proxy proxy;       /* --socks5; len 0: none */
 	struct prober *prober;
 	struct announcer *announcer;    /* NULL unless --announce */
 	struct exporter *exporter;      /* NULL unless --export-url */

@@ -12,12 +12,49 @@
 #include <time.h>
 
 #include "client.h"
+#include "dial.h"
+#include "dns.h"
 #include "ipmap.h"
 #include "loop.h"
 #include "ndjson.h"
 
 #define SCAN_WINDOW 4096       /* queued targets looked at per pump */
 #define FD_RESERVE 16          /* descriptors kept for the rest */
+#define SEEDERS_MAX 9
+#define DNS_TRY_MS 2000        /* per name server */
+
+/* The reference node's DNS seeders per network (consensus/core/src/
+ * config/params.rs); they answer A/AAAA queries with peers' IPs, whose
+ * port is the network's default. */
+static const struct {
+	const char *network;
+	const char *names[SEEDERS_MAX];
+} seeders[] = {
+	{ "kaspa-mainnet", { "mainnet-dnsseed-1.kaspanet.org",
+	  "mainnet-dnsseed-2.kaspanet.org", "seeder1.kaspad.net",
+	  "seeder2.kaspad.net", "seeder3.kaspad.net", "seeder4.kaspad.net",
+	  "kaspadns.kaspacalc.net", "n-mainnet.kaspa.ws",
+	  "dnsseeder-kaspa-mainnet.x-con.at" } },
+	{ "kaspa-testnet-10", { "seeder1-tn.kaspad.net",
+	  "dnsseeder-kaspa-testnet.x-con.at", "n-testnet-10.kaspa.ws" } },
+};
+
+/* seeders[] index for a network, or -1. */
+static int seeder_list(const char *network)
+{
+	for (size_t k = 0; k < sizeof seeders / sizeof seeders[0]; k++)
+		if (strcmp(seeders[k].network, network) == 0)
+			return (int)k;
+	return -1;
+}
+
+/* One seeder's name being resolved. */
+struct seeder_query {
+	struct crawl *cr;
+	const char *name;
+	struct dns_query q;
+	int slot;              /* -1 when done */
+};
 
 enum target_state { T_QUEUED, T_ACTIVE, T_DONE };
 
@@ -56,6 +93,8 @@ struct crawl_opts {
 	uint64_t stage_timeout_ms;
 	uint64_t request_timeout_ms;
 	uint64_t max_seconds;
+	const char *resolv_conf;   /* NULL: /etc/resolv.conf */
+	const char *socks5, *socks5_user, *socks5_password_file, *socks5_for;
 };
 
 struct crawl {
@@ -63,6 +102,9 @@ struct crawl {
 	struct loop loop;
 	struct ndjson_log log;
 	struct client_config ccfg;
+	struct dial_proxy proxy;
+	struct seeder_query seeder[SEEDERS_MAX];
+	unsigned resolving;        /* seeder queries still out */
 	char crawl_id[24];
 	struct target *t;
 	uint32_t n;                /* targets in the frontier */
@@ -179,7 +221,7 @@ static void text_array(char *out, size_t cap, const char *const *texts,
 static void watch_array(const struct watch *w, unsigned n, char *out,
     size_t cap)
 {
-	const char *texts[CRAWL_WATCH_MAX];
+	const char *texts[CRAWL_SEEDS_MAX];   /* the longer of both lists */
 	for (unsigned i = 0; i < n; i++)
 		texts[i] = w[i].text;
 	text_array(out, cap, texts, n);
@@ -412,8 +454,98 @@ static void pump(struct crawl *cr)
 	}
 	while (cr->head < cr->n && cr->t[cr->head].state != T_QUEUED)
 		cr->head++;
-	if (cr->active == 0 && cr->head >= cr->n)
+	if (cr->active == 0 && cr->head >= cr->n && cr->resolving == 0)
 		finish(cr);
+}
+
+/* ---- DNS seeders (no --seed) ---- */
+
+/* One "seeder" line: the name, what came back, the addresses added. */
+static void log_seeder(struct crawl *cr, const char *name, const char *result,
+    const struct dns_addrs *a)
+{
+	static struct json_line j;
+	char texts[DNS_ADDRS_MAX][ADDR_TEXT_MAX];
+	const char *list[DNS_ADDRS_MAX];
+	char out[DNS_ADDRS_MAX * (ADDR_TEXT_MAX + 3) + 3];
+	uint16_t port = network_default_port(cr->o.network);
+	unsigned n = 0;
+
+	for (unsigned i = 0; a != NULL && i < a->n; i++) {
+		struct ip_key ip;
+		addr_from_sockaddr(&ip, &a->sa[i]);
+		addr_text(&ip, port, texts[n], ADDR_TEXT_MAX);
+		list[n] = texts[n];
+		n++;
+		frontier_add(cr, &ip, port, 0);
+	}
+	text_array(out, sizeof out, list, n);
+	line_head(cr, &j, "seeder");
+	json_str(&j, "name", name);
+	json_str(&j, "result", result);
+	json_raw(&j, "addresses", out);
+	write_line(cr, &j);
+}
+
+static void seeder_done(struct seeder_query *s, const char *result)
+{
+	struct crawl *cr = s->cr;
+
+	log_seeder(cr, s->name, result, strcmp(result, "ok") == 0 ?
+	    &s->q.result : NULL);
+	if (s->slot >= 0)
+		loop_del(&cr->loop, s->slot);
+	s->slot = -1;
+	dns_stop(&s->q);
+	cr->resolving--;
+}
+
+static void on_seeder_event(struct loop *l, int slot, short revents, void *ud)
+{
+	struct seeder_query *s = ud;
+	int r;
+
+	if (revents == 0) {     /* this server is silent: the next one */
+		loop_del(l, slot);
+		s->slot = -1;
+		if (dns_next_server(&s->q) == 0) {
+			s->slot = loop_add(l, s->q.fd, POLLIN, on_seeder_event, s);
+			loop_set_deadline(l, s->slot, now_ms() + DNS_TRY_MS);
+			return;
+		}
+		seeder_done(s, "no_answer");
+	} else if ((r = dns_on_readable(&s->q)) != 0) {
+		seeder_done(s, r > 0 ? "ok" : "no_such_host");
+	} else {
+		return;
+	}
+	if (!s->cr->stopping)
+		pump(s->cr);
+}
+
+/* Query every seeder of the network at once, on the loop. */
+static void resolve_seeders(struct crawl *cr)
+{
+	int k = seeder_list(cr->o.network);
+
+	for (unsigned i = 0; i < SEEDERS_MAX; i++) {
+		struct seeder_query *s = &cr->seeder[i];
+		s->cr = cr;
+		s->name = seeders[k].names[i];
+		s->slot = -1;
+		s->q.fd = -1;
+		if (s->name == NULL)
+			continue;
+		if (dns_start(&s->q, s->name, cr->o.resolv_conf) != 0 ||
+		    (s->slot = loop_add(&cr->loop, s->q.fd, POLLIN,
+		    on_seeder_event, s)) < 0) {
+			dns_stop(&s->q);
+			log_seeder(cr, s->name, "error", NULL);
+			continue;
+		}
+		loop_set_deadline(&cr->loop, s->slot, now_ms() + DNS_TRY_MS);
+		cr->resolving++;
+	}
 }
 
 /* The whole crawl's time limit. */
@@ -426,6 +558,9 @@ static void on_time_limit(struct loop *l, int slot, short revents, void *ud)
 	fprintf(stderr, "kaspa-sensor: %s: time limit, %u connections open,"
 	    " %u targets not visited\n", __func__, cr->active, cr->n - cr->head);
 	cr->stopping = true;
+	for (unsigned i = 0; i < SEEDERS_MAX; i++)
+		if (cr->seeder[i].slot >= 0)
+			seeder_done(&cr->seeder[i], "no_answer");
 	for (uint32_t i = 0; i < cr->n; i++)
 		if (cr->t[i].state == T_ACTIVE)
 			client_abort(cr->t[i].client);
@@ -447,8 +582,18 @@ struct opt {
 #define OO(f) offsetof(struct crawl_opts, f)
 
 static const struct opt opts[] = {
-	{ "seed", O_SEED, 0, 0, 0, "IP:PORT to start from, repeatable (required:"
-	  " DNS seeders are not resolved yet)" },
+	{ "seed", O_SEED, 0, 0, 0, "IP:PORT to start from, repeatable (default:"
+	  " the network's DNS seeders)" },
+	{ "resolv-conf", O_STR, OO(resolv_conf), 0, 0, "name servers for the"
+	  " DNS seeders (default /etc/resolv.conf)" },
+	{ "socks5", O_STR, OO(socks5), 0, 0, "dial peers through this SOCKS5"
+	  " proxy, IP:PORT or NAME:PORT from /etc/hosts (Tor: 127.0.0.1:9050)" },
+	{ "socks5-user", O_STR, OO(socks5_user), 0, 0, "SOCKS5 username; the"
+	  " password from --socks5-password-file or SENSOR_SOCKS5_PASSWORD" },
+	{ "socks5-password-file", O_STR, OO(socks5_password_file), 0, 0,
+	  "file whose first line is the SOCKS5 password" },
+	{ "socks5-for", O_STR, OO(socks5_for), 0, 0, "use the proxy only if"
+	  " this list (probe,crawl,announce,export) has crawl (default all)" },
 	{ "watch", O_WATCH, 0, 0, 0, "IP:PORT to flag in every Addresses reply,"
 	  " repeatable" },
 	{ "out", O_STR, OO(out), 0, 0, "NDJSON output file (appended to; required)" },
@@ -485,7 +630,7 @@ static void crawl_usage(FILE *f)
 		[O_SEED] = " IP:PORT", [O_WATCH] = " IP:PORT", [O_STR] = " STR",
 		[O_UINT] = " N", [O_FLAG] = "",
 	};
-	fprintf(f, "usage: kaspa-sensor crawl --seed IP:PORT... --out FILE [options]\n"
+	fprintf(f, "usage: kaspa-sensor crawl --out FILE [--seed IP:PORT...] [options]\n"
 	    "Walk the Kaspa P2P network breadth first, log peers and Addresses"
 	    " replies as NDJSON.\n\n");
 	for (size_t i = 0; i < N_OPTS; i++)
@@ -552,6 +697,7 @@ static int parse_opts(struct crawl_opts *o, int argc, char **argv)
 	o->stage_timeout_ms = 4000;
 	o->request_timeout_ms = 5000;
 	o->max_seconds = 900;
+	o->socks5 = o->socks5_user = o->socks5_password_file = o->socks5_for = "";
 	for (int i = 1; i < argc; i++) {
 		const char *a = argv[i];
 		const struct opt *d = NULL;
@@ -575,10 +721,13 @@ static int parse_opts(struct crawl_opts *o, int argc, char **argv)
 			return 2;
 		}
 	}
-	if (o->out == NULL || o->n_seeds == 0) {
-		fprintf(stderr, "kaspa-sensor crawl: --out and at least one"
-		    " --seed IP:PORT are required (DNS seeders are not resolved"
-		    " yet)\n");
+	if (o->out == NULL) {
+		fprintf(stderr, "kaspa-sensor crawl: --out is required\n");
+		return 2;
+	}
+	if (o->n_seeds == 0 && seeder_list(o->network) < 0) {
+		fprintf(stderr, "kaspa-sensor crawl: no DNS seeders known for %s:"
+		    " give --seed IP:PORT\n", o->network);
 		return 2;
 	}
 	return 0;
@@ -621,6 +770,7 @@ static void make_client_config(struct crawl *cr)
 	c->stage_timeout_ms = cr->o.stage_timeout_ms;
 	c->request_timeout_ms = cr->o.request_timeout_ms;
 	c->linger_ms = 0;
+	c->proxy = dial_proxy_for(&cr->proxy, DIAL_CRAWL);
 }
 
 static int crawl_init(struct crawl *cr)
@@ -665,6 +815,12 @@ int crawl_main(int argc, char **argv)
 
 	if (rc != 0)
 		return rc == 1 ? 0 : rc;
+	const char *bad = dial_proxy_load(&cr.proxy, cr.o.socks5,
+	    cr.o.socks5_user, cr.o.socks5_password_file, cr.o.socks5_for);
+	if (bad != NULL) {
+		fprintf(stderr, "kaspa-sensor crawl: %s\n", bad);
+		return 2;
+	}
 	clamp_concurrency(&cr.o);
 	make_client_config(&cr);
 	if (crawl_init(&cr) != 0) {
@@ -684,6 +840,8 @@ int crawl_main(int argc, char **argv)
 			fprintf(stderr, "kaspa-sensor: %s: seed %s skipped (duplicate or not"
 			    " routable: see --crawl-allow-private)\n", __func__,
 			    cr.o.seeds[i].text);
+	if (cr.o.n_seeds == 0)
+		resolve_seeders(&cr);
 	pump(&cr);
 	if (!cr.loop.stop && loop_run(&cr.loop) != 0)
 		rc = 1;

@@ -16,7 +16,6 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "dns.h"
 #include "firestore.h"
 #include "http1.h"
 #include "tls.h"
@@ -25,12 +24,10 @@
 #define RESP_MAX (64u << 10)
 #define HEADER_FILE_MAX 8192
 #define AUTH_HEADER_MAX 4096
-#define DNS_TRY_MS 2000
 #define BACKOFF_BASE_MS 500
 #define DEAD_EXCERPT 200
 
-enum exp_state { ST_IDLE, ST_BACKOFF, ST_RESOLVING, ST_CONNECTING,
-	ST_EXCHANGING };
+enum exp_state { ST_IDLE, ST_BACKOFF, ST_DIALING, ST_EXCHANGING };
 enum req_kind { REQ_BATCH, REQ_TOKEN };
 
 /* A place in the log: file identity and a byte offset in it. */
@@ -84,9 +81,7 @@ struct exporter {
 	char *resp;
 	size_t resp_len, resp_dropped;
 	int64_t req_deadline;
-	struct dns_query dns;
-	struct dns_addrs addrs;
-	unsigned addr_next;
+	struct dial dial;             /* ST_DIALING */
 	uint64_t rng;
 };
 
@@ -456,7 +451,7 @@ static void close_conn(struct exporter *e)
 	if (e->io_slot >= 0)
 		loop_del(e->loop, e->io_slot);
 	e->io_slot = -1;
-	dns_stop(&e->dns);
+	dial_cancel(&e->dial);
 	if (e->fd >= 0)
 		close(e->fd);
 	e->fd = -1;
@@ -485,90 +480,18 @@ static void fail_retry(struct exporter *e, const char *fmt, ...)
 }
 
 static void on_io(struct loop *l, int slot, short revents, void *ud);
+static void on_dialed(void *ctx, const struct dial_result *r);
 
-static int watch_fd(struct exporter *e, int fd, short events)
+/* The store's host (a name goes to the proxy as it is), within the
+ * request's time. */
+static void start_dial(struct exporter *e)
 {
-	if (e->io_slot >= 0)
-		loop_del(e->loop, e->io_slot);
-	e->io_slot = loop_add(e->loop, fd, events, on_io, e);
-	if (e->io_slot < 0)
-		return -1;
-	loop_set_deadline(e->loop, e->io_slot, e->req_deadline);
-	return 0;
-}
+	int64_t left = e->req_deadline - now_ms();
 
-/* Tries the next resolved address; false when none is left. */
-static bool connect_next(struct exporter *e)
-{
-	while (e->addr_next < e->addrs.n) {
-		unsigned i = e->addr_next++;
-		struct sockaddr_storage sa = e->addrs.sa[i];
-		((struct sockaddr_in *)&sa)->sin_port = htons(e->req_url->port);
-		if (e->fd >= 0)
-			close(e->fd);
-		e->fd = socket(sa.ss_family, SOCK_STREAM | SOCK_NONBLOCK |
-		    SOCK_CLOEXEC, 0);
-		if (e->fd < 0)
-			continue;
-		if (connect(e->fd, (struct sockaddr *)&sa, e->addrs.len[i]) != 0 &&
-		    errno != EINPROGRESS)
-			continue;
-		e->state = ST_CONNECTING;
-		return watch_fd(e, e->fd, POLLOUT) == 0;
-	}
-	return false;
-}
-
-static void start_connect(struct exporter *e)
-{
-	e->addr_next = 0;
-	if (!connect_next(e))
-		fail_retry(e, "connect: %s", strerror(errno));
-}
-
-static void start_resolve(struct exporter *e)
-{
-	const char *host = e->req_url->host;
-
-	if (dns_lookup_local(host, NULL, &e->addrs)) {
-		start_connect(e);
-		return;
-	}
-	if (dns_start(&e->dns, host, NULL) != 0) {
-		fail_retry(e, "resolve: %s", strerror(errno));
-		return;
-	}
-	e->state = ST_RESOLVING;
-	if (watch_fd(e, e->dns.fd, POLLIN) != 0) {
-		fail_retry(e, "resolve: no loop slot");
-		return;
-	}
-	int64_t try_until = now_ms() + DNS_TRY_MS;
-	if (try_until < e->req_deadline)
-		loop_set_deadline(e->loop, e->io_slot, try_until);
-}
-
-static void on_resolve_event(struct exporter *e, short revents)
-{
-	int r = 0;
-
-	if (revents == 0) {
-		if (now_ms() < e->req_deadline && dns_next_server(&e->dns) == 0) {
-			watch_fd(e, e->dns.fd, POLLIN);
-			return;
-		}
-		fail_retry(e, "resolve: no answer");
-		return;
-	}
-	r = dns_on_readable(&e->dns);
-	if (r == 0)
-		return;
-	e->addrs = e->dns.result;
-	dns_stop(&e->dns);
-	if (r < 0 || e->addrs.n == 0)
-		fail_retry(e, "resolve: no such host");
-	else
-		start_connect(e);
+	e->state = ST_DIALING;
+	if (dial_start_name(&e->dial, e->loop, e->cfg.proxy, e->req_url->host,
+	    e->req_url->port, left > 0 ? (uint64_t)left : 0, on_dialed, e) != 0)
+		fail_retry(e, "connect: no loop slot");
 }
 
 /* ---- requests ---- */
@@ -645,7 +568,7 @@ static void start_exchange(struct exporter *e)
 		}
 		return;
 	}
-	start_resolve(e);
+	start_dial(e);
 }
 
 /* ---- exchange ---- */
@@ -867,19 +790,23 @@ static bool read_response(struct exporter *e)
 	}
 }
 
-static void on_connected(struct exporter *e)
+static void on_dialed(void *ctx, const struct dial_result *r)
 {
-	int err = 0;
-	socklen_t len = sizeof err;
+	struct exporter *e = ctx;
 
-	if (getsockopt(e->fd, SOL_SOCKET, SO_ERROR, &err, &len) != 0)
-		err = errno;
-	if (err != 0) {
-		errno = err;
-		if (!connect_next(e))
-			fail_retry(e, "connect: %s", strerror(err));
+	if (r->outcome != DIAL_CONNECTED) {
+		fail_retry(e, "connect: %s%s%s", dial_outcome_name(r->outcome),
+		    r->detail || r->err ? ": " : "",
+		    r->detail ? r->detail : r->err ? strerror(r->err) : "");
 		return;
 	}
+	e->fd = r->fd;
+	e->io_slot = loop_add(e->loop, e->fd, POLLIN | POLLOUT, on_io, e);
+	if (e->io_slot < 0) {
+		fail_retry(e, "connect: no loop slot");
+		return;
+	}
+	loop_set_deadline(e->loop, e->io_slot, e->req_deadline);
 	if (e->req_url->tls && tls_start(e->tls, &e->anchors,
 	    e->req_url->host) != 0) {
 		fail_retry(e, "tls: cannot start (no entropy?)");
@@ -894,18 +821,9 @@ static void on_io(struct loop *l, int slot, short revents, void *ud)
 
 	(void)l;
 	(void)slot;
-	if (e->state == ST_RESOLVING) {
-		on_resolve_event(e, revents);
-		return;
-	}
 	if (revents == 0) {
 		fail_retry(e, "timed out after %" PRIu64 " ms", e->cfg.timeout_ms);
 		return;
-	}
-	if (e->state == ST_CONNECTING) {
-		on_connected(e);
-		if (e->state != ST_EXCHANGING)
-			return;
 	}
 	if (send_request(e) && read_response(e))
 		loop_set_events(e->loop, e->io_slot, xport_events(e));
@@ -1072,7 +990,6 @@ struct exporter *exporter_new(const struct export_config *c, struct loop *l,
 	e->fd = -1;
 	e->io_slot = -1;
 	e->timer_slot = -1;
-	e->dns.fd = -1;
 	if ((fail = setup(e)) != NULL) {
 		fprintf(stderr, "kaspa-sensor: %s: export: %s%s%s\n", __func__,
 		    fail, errno ? ": " : "", errno ? strerror(errno) : "");

@@ -220,13 +220,9 @@ $(B)/bench/ceiling: bench/ceiling.c
 bench: kaspa-sensor $(B)/bench/loadgen $(B)/bench/ceiling
 	bench/run.sh
 
+# Every suite, then one total line (test/run_suites.sh).
 test: deps
-	$(MAKE) unit
-	$(MAKE) interop
-	$(MAKE) export-test
-	$(MAKE) fuzz-smoke
-	$(MAKE) robust
-	$(MAKE) test-scratch test-arm64
+	test/run_suites.sh
 
 clean:
 	rm -rf $(B) kaspa-sensor

@@ -149,10 +149,10 @@ class RefProcess:
     """RefServer (grpcio, gzip replies, sends its Version at once) in a
     child process; `calls` gets the monotonic time of every call."""
 
-    def __init__(self, host, node_id):
+    def __init__(self, host, node_id, port=0):
         self.proc = subprocess.Popen(
             ["/usr/bin/python3", os.path.abspath(__file__), "--ref-server",
-             host, node_id.hex()],
+             host, node_id.hex(), str(port)],
             stdin=subprocess.PIPE, stdout=subprocess.PIPE)
         line = self.proc.stdout.readline().split()
         if line[:1] != [b"port"]:
@@ -176,7 +176,7 @@ class RefProcess:
             self.proc.wait(5)
 
 
-def ref_server_main(host, id_hex):
+def ref_server_main(host, id_hex, port):
     from peers.ref_server import RefServer
 
     class ReportingRef(RefServer):
@@ -184,7 +184,8 @@ def ref_server_main(host, id_hex):
             print("call %.6f" % time.monotonic(), flush=True)
             yield from super()._stream(requests, context)
 
-    ref = ReportingRef(host=host, version_wait=0, user_agent=REF_UA)
+    ref = ReportingRef(host=host, version_wait=0, user_agent=REF_UA,
+                       port=int(port))
     ref.id = bytes.fromhex(id_hex)
     print("port %d" % ref.port, flush=True)
     sys.stdin.read()          # until the test closes our stdin
@@ -659,6 +660,6 @@ class Load(ProbeCase):
 
 if __name__ == "__main__":
     if sys.argv[1:2] == ["--ref-server"]:
-        ref_server_main(sys.argv[2], sys.argv[3])
+        ref_server_main(*sys.argv[2:5])
     else:
         unittest.main()

@@ -17,7 +17,7 @@ from . import kaspa_proto as kp
 class RefServer:
     def __init__(self, network="kaspa-mainnet", protocol_version=7,
                  version_wait=0.2, linger=0.3, user_agent="/ref:0.1/",
-                 host="127.0.0.1", gzip=True):
+                 host="127.0.0.1", gzip=True, port=0):
         """gzip: compress replies, as real nodes do, when the dialer sent
         grpc-accept-encoding: gzip (grpc-core sends identity otherwise)."""
         self.network = network
@@ -36,7 +36,7 @@ class RefServer:
                 request_deserializer=kp.KaspadMessage.FromString,
                 response_serializer=lambda m: m.SerializeToString())})
         self.server.add_generic_rpc_handlers((handler,))
-        self.port = self.server.add_insecure_port("%s:0" % host)
+        self.port = self.server.add_insecure_port("%s:%d" % (host, port))
         self.server.start()
 
     def stop(self):

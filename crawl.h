@@ -7,9 +7,16 @@
  * at most CRAWL_PORTS_PER_IP ports per IP, at most max_peers in all.
  * Politeness: one connection per IP at a time, `concurrency` in all.
  *
+ * Without --seed the network's DNS seeders are asked (A and AAAA, on the
+ * loop, name servers from --resolv-conf) and every address they return
+ * joins the frontier with the network's default port.
+ *
  * Output, NDJSON, one object per line, each with "type" and "crawl_id":
  *   crawl_start  ts, network, seeds[], watch[]
- *   peer         ts, address, depth, reachable, reason, stage, peer_id,
+ *   seeder       ts, name, result (ok | no_such_host | no_answer | error),
+ *                addresses[] (as added, with the default port)
+ *   peer         ts, address, depth, reachable, reason (client.h
+ *                outcome, e.g. refused or proxy_error), stage, peer_id,
  *                user_agent, protocol_version, advertised_address,
  *                replies, addresses, new_addresses, connect_ms,
  *                handshake_ms, duration_ms

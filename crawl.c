@@ -270,6 +270,8 @@ static void log_peer(struct crawl *cr, const struct target *t,
 	json_u64(&j, "depth", t->depth);
 	json_bool(&j, "reachable", r->stage >= CLIENT_STAGE_READY);
 	json_str(&j, "reason", r->outcome);
+	if (r->dial_detail != NULL)      /* e.g. socks5_auth_failed */
+		json_str(&j, "dial_detail", r->dial_detail);
 	json_str(&j, "stage", client_stage_name(r->stage));
 	if (r->got_version) {
 		json_hex(&j, "peer_id", v->id, v->id_len);

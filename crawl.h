@@ -16,7 +16,8 @@
  *   seeder       ts, name, result (ok | no_such_host | no_answer | error),
  *                addresses[] (as added, with the default port)
  *   peer         ts, address, depth, reachable, reason (client.h
- *                outcome, e.g. refused or proxy_error), stage, peer_id,
+ *                outcome, e.g. refused or proxy_error), dial_detail (if
+ *                any, e.g. socks5_auth_failed), stage, peer_id,
  *                user_agent, protocol_version, advertised_address,
  *                replies, addresses, new_addresses, connect_ms,
  *                handshake_ms, duration_ms

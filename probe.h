@@ -4,9 +4,11 @@
  * peer advertised in its Version (only on the peer's own IP unless
  * configured otherwise: the sensor must not be a reflector), the peer's IP
  * with the network's default port, the peer's IP and source port.  Each
- * gets a non-blocking connect() with a timeout; on success the Kaspa client
- * handshake runs until the probed node's Version arrives, and its id is
- * compared with the inbound peer's.  The first verified target ends it.
+ * is dialed by client.c (through dial.c, so maybe through the SOCKS5
+ * proxy) with a timeout, and the Kaspa client handshake runs until the
+ * probed node's Version arrives; its id is compared with the inbound
+ * peer's.  The first verified target ends it.  With verification off a
+ * bare dial is enough.
  */
 #ifndef PROBE_H
 #define PROBE_H

@@ -14,18 +14,20 @@ trap 'rm -f "$log"' EXIT
 
 # Counts in one suite's output: cmocka ("[  PASSED  ] N test(s)",
 # "[  FAILED  ] N test(s)"), our runners ("N passed, N failed"), unittest
-# ("Ran N tests" + "FAILED (failures=F, errors=E)") and fuzz/run.sh (one
+# ("Ran N tests" + "FAILED (failures=F, errors=E)", when no runner line
+# wraps it) and fuzz/run.sh (one
 # "fuzz_NAME: ..." line per target, "FAILED" in it on a crash).
 count() {
 	awk '
 	/^\[  PASSED  \] [0-9]+ test/ { p += $4 }
 	/^\[  FAILED  \] [0-9]+ test/ { f += $4 }
 	/^([a-z]+: )?[0-9]+ passed, [0-9]+ failed/ {
-		sub(/^[a-z]+: /, ""); p += $1; f += $3 }
+		sub(/^[a-z]+: /, ""); p += $1; f += $3; runner = 1 }
 	/^Ran [0-9]+ tests? in/ { ran += $2 }
 	/^FAILED \(/ { n = split($0, a, /[=,)]/); for (i = 2; i <= n; i += 2) uf += a[i] }
 	/^fuzz_[a-z0-9_]+: / { if ($0 ~ /FAILED/) f++; else p++ }
-	END { print p + ran - uf, f + uf }' "$1"
+	# our runners wrap unittest: count their line only
+	END { if (runner) { ran = 0; uf = 0 }; print p + ran - uf, f + uf }' "$1"
 }
 
 for s in "${suites[@]}"; do

@@ -292,7 +292,10 @@ static void queue_our_settings(struct h2_conn *c)
 	uint8_t p[6 * 6];
 	size_t n = 0;
 
-	n = put_setting(p, n, S_HEADER_TABLE_SIZE, HPACK_TABLE_MAX);
+	/* Table size 0: once the peer has ACKed it, every header block it
+	 * sends starts by emptying its table (RFC 7541 4.2), so we keep no
+	 * 4.9 KB decoder per connection between blocks. */
+	n = put_setting(p, n, S_HEADER_TABLE_SIZE, 0);
 	if (c->role == H2_CLIENT)
 		n = put_setting(p, n, S_ENABLE_PUSH, 0);
 	n = put_setting(p, n, S_MAX_CONCURRENT_STREAMS, 1);
@@ -317,6 +320,7 @@ void h2_init(struct h2_conn *c, enum h2_role role,
 	c->peer_gzip = false;
 	c->peer_headers_seen = false;
 	c->sent_headers = false;
+	c->table_acked = false;
 	c->end_pending = false;
 	c->end_status = 0;
 	c->peer_max_frame = FRAME_SIZE_MIN;
@@ -892,7 +896,8 @@ static bool lend_decoder(struct h2_conn *c)
 		set_fail(c, H2_FAIL_NO_MEMORY);
 		return false;
 	}
-	hpack_decoder_init(c->hpack, HPACK_TABLE_MAX);
+	/* Before the ACK the peer may still use the RFC default table. */
+	hpack_decoder_init(c->hpack, c->table_acked ? 0 : HPACK_TABLE_MAX);
 	return true;
 }
 
@@ -1095,12 +1100,24 @@ static int apply_setting(struct h2_conn *c, uint16_t id, uint32_t v)
 	}
 }
 
+/* Our SETTINGS (the only ones we send) are in force at the peer: its
+ * next header block must shrink its table to 0, so the entries of the
+ * earlier ones are dead.  No block is half-received here: nothing may come
+ * between HEADERS and its CONTINUATIONs. */
+static int settings_acked(struct h2_conn *c)
+{
+	c->table_acked = true;
+	pool_put(&pool_hpack, c->hpack);
+	c->hpack = NULL;
+	return 0;
+}
+
 static int recv_settings(struct h2_conn *c, const struct frame *f)
 {
 	if (f->id != 0)
 		return protocol_error(c);
 	if (f->flags & FL_ACK)
-		return f->len == 0 ? 0 : frame_size_error(c);
+		return f->len == 0 ? settings_acked(c) : frame_size_error(c);
 	if (f->len % 6 != 0)
 		return frame_size_error(c);
 	for (size_t i = 0; i < f->len; i += 6) {

@@ -115,6 +115,7 @@ struct h2_conn {
 	bool peer_gzip;              /* grpc-encoding: gzip on the call */
 	bool peer_headers_seen;      /* the peer's first header block arrived */
 	bool sent_headers;           /* our request/response headers are out */
+	bool table_acked;            /* the peer ACKed our HPACK table size 0 */
 	/* h2_end_call() waits for held DATA: trailers (server) or END_STREAM. */
 	bool end_pending;
 	int end_status;

@@ -707,6 +707,41 @@ static void test_second_stream_refused(void **state)
 	assert_int_equal(h2_recv(&server, m, 1), -1);
 }
 
+/* We advertise HPACK table size 0: before the peer's ACK its first block
+ * may index into the default 4096-byte table; after the ACK the decoder is
+ * not kept between blocks, and a block that does not start by shrinking
+ * the table to 0 cannot refer to old entries. */
+static void test_hpack_table_released_after_ack(void **state)
+{
+	(void)state;
+	/* request headers with "x-a: 1" indexed (literal, incremental) */
+	static const uint8_t indexed[] = { 0x40, 3, 'x', '-', 'a', 1, '1' };
+	static const uint8_t update0_then_ref[] = { 0x20, 0xbe };  /* 62 */
+	static const uint8_t update0_then_lit[] = { 0x20, 0x00, 1, 'y', 1, '2' };
+	uint8_t block[512];
+
+	server_ready();
+	size_t n = request_block(block, sizeof block, false);
+	memcpy(block + n, indexed, sizeof indexed);
+	assert_int_equal(feed_frame(&server, HEADERS, END_HEADERS, 1, block,
+	    n + sizeof indexed), 0);
+	assert_non_null(server.hpack);           /* holds "x-a: 1" */
+	assert_int_equal(feed_frame(&server, SETTINGS, ACK, 0, NULL, 0), 0);
+	assert_null(server.hpack);               /* released at the ACK */
+	/* trailers that shrink the table and then add a literal: fine */
+	assert_int_equal(feed_frame(&server, HEADERS, END_HEADERS | END_STREAM,
+	    1, update0_then_lit, sizeof update0_then_lit), 0);
+	assert_null(server.hpack);
+	/* a block that refers to the dropped entry: compression error */
+	server_ready();
+	assert_int_equal(feed_frame(&server, HEADERS, END_HEADERS, 1, block,
+	    n + sizeof indexed), 0);
+	assert_int_equal(feed_frame(&server, SETTINGS, ACK, 0, NULL, 0), 0);
+	assert_int_equal(feed_frame(&server, HEADERS, END_HEADERS | END_STREAM,
+	    1, update0_then_ref, sizeof update0_then_ref), -1);
+	assert_failed(&server, H2_FAIL_COMPRESSION, 9);
+}
+
 /* ---- hostile input ---- */
 
 static void test_bad_preface(void **state)
@@ -1050,6 +1085,7 @@ int main(void)
 		cmocka_unit_test(test_ping_and_settings_ack),
 		cmocka_unit_test(test_goaway_and_rst_stream),
 		cmocka_unit_test(test_second_stream_refused),
+		cmocka_unit_test(test_hpack_table_released_after_ack),
 		cmocka_unit_test(test_bad_preface),
 		cmocka_unit_test(test_first_frame_not_settings),
 		cmocka_unit_test(test_frame_over_max_size),

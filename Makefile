@@ -24,29 +24,33 @@ SRCS     += dial.c socks5.c
 OBJS     := $(SRCS:%.c=$(B)/musl/%.o) $(B)/musl/kaspa.pb.o
 
 DEB_ARCH := $(shell dpkg --print-architecture)
-APT_PKGS := build-essential musl-tools nanopb libnanopb-dev:$(DEB_ARCH) \
-            libbearssl-dev:$(DEB_ARCH) \
-            libcmocka-dev protobuf-compiler python3-protobuf python3-grpcio \
+# What building and running needs, and what the tests add on top.
+BUILD_PKGS := build-essential musl-tools nanopb libnanopb-dev:$(DEB_ARCH) \
+            libbearssl-dev:$(DEB_ARCH) protobuf-compiler python3-protobuf \
+            ca-certificates
+TEST_PKGS := libcmocka-dev python3-grpcio \
             python3-h2 python3-hpack zlib1g-dev clang libclang-rt-14-dev \
             iproute2 iptables microsocks \
             clickhouse-server openssl python3-cryptography \
-            ca-certificates gcc-aarch64-linux-gnu musl-dev:arm64 \
+            gcc-aarch64-linux-gnu musl-dev:arm64 \
             libbearssl-dev:arm64 libnanopb-dev:arm64 qemu-user-static
 
-SUDO     := $(shell [ "$$(id -u)" -eq 0 ] || echo sudo)
-
-.PHONY: all deps run test unit interop export-test fuzz fuzz-smoke robust bench clean arm64 test-scratch test-arm64
-all: kaspa-sensor
-
-# Install what is missing (Debian); quiet when everything is there.
-deps:
-	@dpkg --print-foreign-architectures | grep -qx arm64 || \
-		$(SUDO) dpkg --add-architecture arm64   # *:arm64 packages below
-	@missing=$$(for p in $(APT_PKGS); do dpkg -s $$p >/dev/null 2>&1 || echo $$p; done); \
+# Install those of $(1) that are missing (Debian); quiet when none is.
+define apt_install
+	@missing=$$(for p in $(1); do dpkg -s $$p >/dev/null 2>&1 || echo $$p; done); \
 	if [ -n "$$missing" ]; then \
 		echo "installing:" $$missing; \
 		$(SUDO) apt-get update -qq && $(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing >/dev/null; \
 	fi
+endef
+
+deps-build:
+	$(call apt_install,$(BUILD_PKGS))
+
+deps:
+	@dpkg --print-foreign-architectures | grep -qx arm64 || \
+		$(SUDO) dpkg --add-architecture arm64   # *:arm64 packages below
+	$(call apt_install,$(BUILD_PKGS) $(TEST_PKGS))
 
 $(INC)/.stamp:
 	mkdir -p $(INC)
@@ -93,7 +97,7 @@ kaspa-sensor-arm64: $(A64_OBJS)
 
 arm64: kaspa-sensor-arm64
 
-run: deps kaspa-sensor
+run: deps-build kaspa-sensor
 	mkdir -p data
 	./kaspa-sensor
 

@@ -374,10 +374,11 @@ static bool victim_shipped(struct exporter *e, const struct stat *st)
 }
 
 /* The cursor must not name a deleted file: its inode number may come
- * back for the next PATH.  From the oldest file instead. */
+ * back for the next PATH.  From the oldest file instead.  A batch in
+ * flight that ends in it must not move the cursor there either. */
 static void forget_file(struct exporter *e, const struct stat *st)
 {
-	if (same_file(&e->cursor, st)) {
+	if (same_file(&e->cursor, st) || same_file(&e->batch_end, st)) {
 		e->cursor.valid = false;
 		e->cursor_epoch++;
 		save_cursor(e);

@@ -5,6 +5,7 @@ import json
 import os
 import re
 import threading
+import time
 import unittest
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
@@ -18,6 +19,7 @@ class Recorder:
     def __init__(self):
         self.bodies, self.headers = [], []
         self.status = 200
+        self.then = None          # the status after the next 200, if set
         self.lock = threading.Lock()
         rec = self
 
@@ -34,6 +36,8 @@ class Recorder:
                     if status == 200:
                         rec.bodies.append(body)
                         rec.headers.append(dict(self.headers))
+                        if rec.then is not None:
+                            rec.status, rec.then = rec.then, None
                 self.send_response(status)
                 self.send_header("Content-Length", "0")
                 self.end_headers()
@@ -147,6 +151,30 @@ class BatchingCase(unittest.TestCase):
         self.assertEqual(len(self.rec.lines()) + dropped, 80)
         self.assertEqual(s.stop(), 0)
 
+    def test_batch_from_a_deleted_file_does_not_move_the_cursor_there(self):
+        # The first batch (a few lines of PATH) is still being retried when
+        # the disk cap deletes the file it came from.  Shipping it then
+        # must not point the cursor at that deleted file: its inode number
+        # comes back for a later file (ext4 reuses it at once), and the
+        # cursor's offset would skip lines there, or cut one in two.
+        self.rec.status = 503
+        s = self.sensor("--log-max-bytes", "4096", "--log-keep", "1",
+                        "--export-disk-cap-bytes", "12288")
+        garbage_connections(s.port, 3)
+        self.assertTrue(wait_for(lambda: "export attempt" in s.stderr_text()))
+        garbage_connections(s.port, 77)
+        self.assertTrue(wait_for(lambda: "over the export disk cap" in
+                                 s.stderr_text()), s.stderr_text())
+        self.rec.then = 503          # exactly one batch gets through
+        self.rec.status = 200
+        self.assertTrue(wait_for(lambda: self.rec.status == 503))
+        time.sleep(0.3)              # its cursor is saved
+        self.rec.status = 200
+        on_disk = {r["event_id"] for r in log_records(s)}
+        self.assertTrue(wait_for(lambda: on_disk <= {
+            r["event_id"] for r in self.rec.lines()}, 10),
+            (len(on_disk), s.stderr_text()))
+        self.assertEqual(s.stop(), 0)
 
 if __name__ == "__main__":
     unittest.main()

@@ -987,10 +987,14 @@ static int add_header_fragment(struct h2_conn *c, uint32_t id,
 		c->hdr_stream = 0;
 		return header_block_done(c, id, p, n);
 	}
-	if (!lend(c, &c->hdr, &pool_hdr))
-		return -1;
-	memcpy(c->hdr + c->hdr_len, p, n);
-	c->hdr_len += n;
+	/* An empty fragment lends nothing: if the block's bytes then all come
+	 * in its last frame, that frame is decoded in place. */
+	if (n > 0) {
+		if (!lend(c, &c->hdr, &pool_hdr))
+			return -1;
+		memcpy(c->hdr + c->hdr_len, p, n);
+		c->hdr_len += n;
+	}
 	if (!(flags & FL_END_HEADERS)) {
 		c->hdr_stream = id;   /* CONTINUATION must follow */
 		return 0;

@@ -70,7 +70,11 @@ static void after_piece(struct h2_conn *c, uint8_t config, size_t step)
 		check((c->tx != NULL) == (c->tx_len > 0) &&
 		    (c->held != NULL) == (c->held_len > 0) &&
 		    (c->rx != NULL) == (c->rx_len > 0) &&
-		    (c->msg != NULL) == (c->msg_len > 0));
+		    (c->msg != NULL) == (c->msg_len > 0) &&
+		    (c->hdr != NULL) == (c->hdr_len > 0));
+	/* After the ACK of our table size 0 no decoder is kept. */
+	if (c->fail == H2_FAIL_NONE && c->table_acked)
+		check(c->hpack == NULL);
 	if (!(config & 0x20))
 		h2_out_done(c, n);
 }

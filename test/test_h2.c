@@ -602,6 +602,24 @@ static void test_continuation(void **state)
 	assert_string_equal(sev.last_headers.user_agent, "test");
 }
 
+/* A block whose HEADERS carries no bytes and whose one CONTINUATION ends
+ * it is decoded in place: the block buffer must not stay lent. */
+static void test_continuation_after_empty_headers(void **state)
+{
+	(void)state;
+	uint8_t block[512];
+
+	server_ready();
+	size_t n = request_block(block, sizeof block, false);
+	assert_int_equal(feed_frame(&server, HEADERS, 0, 1, block, 0), 0);
+	assert_int_equal(feed_frame(&server, CONTINUATION, END_HEADERS, 1,
+	    block, n), 0);
+	assert_int_equal(sev.headers, 1);
+	assert_string_equal(sev.last_headers.path, MP);
+	assert_int_equal(server.hdr_len, 0);
+	assert_null(server.hdr);
+}
+
 static void test_ping_and_settings_ack(void **state)
 {
 	(void)state;
@@ -1082,6 +1100,7 @@ int main(void)
 		cmocka_unit_test(test_client_gzip_reply),
 		cmocka_unit_test(test_padding_and_priority),
 		cmocka_unit_test(test_continuation),
+		cmocka_unit_test(test_continuation_after_empty_headers),
 		cmocka_unit_test(test_ping_and_settings_ack),
 		cmocka_unit_test(test_goaway_and_rst_stream),
 		cmocka_unit_test(test_second_stream_refused),

@@ -97,22 +97,28 @@ static int next_timeout(const struct loop *l, int64_t now)
 	return first <= now ? 0 : (int)(first - now < 60000 ? first - now : 60000);
 }
 
-/* Callbacks may add or delete any slot, so each is re-checked before use. */
+/* Callbacks may add or delete any slot, so each is re-checked before use.
+ * An event goes first, but a passed deadline gets the next turn even if
+ * the fd is ready again: a peer that keeps it readable cannot starve it
+ * (poll() is level-triggered, so the event comes back the turn after). */
 static void dispatch(struct loop *l, int64_t now)
 {
 	int high = l->high;
 
 	for (int i = 0; i < high; i++) {
+		struct loop_entry *e = &l->ent[i];
 		short re = l->pfd[i].revents;
 		l->pfd[i].revents = 0;
-		if (l->ent[i].fn == NULL)
+		if (e->fn == NULL)
 			continue;
-		if (re != 0) {
-			l->ent[i].fn(l, i, re, l->ent[i].ud);
-		} else if (l->ent[i].deadline_ms != 0 &&
-		    l->ent[i].deadline_ms <= now) {
-			l->ent[i].deadline_ms = 0;
-			l->ent[i].fn(l, i, 0, l->ent[i].ud);
+		bool due = e->deadline_ms != 0 && e->deadline_ms <= now;
+		if (re != 0 && !(due && e->overdue)) {
+			e->overdue = due;
+			e->fn(l, i, re, e->ud);
+		} else if (due) {
+			e->deadline_ms = 0;
+			e->overdue = false;
+			e->fn(l, i, 0, e->ud);
 		}
 	}
 }

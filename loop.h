@@ -19,6 +19,7 @@ struct loop_entry {
 	loop_fn fn;
 	void *ud;
 	int64_t deadline_ms;   /* monotonic; 0 = none */
+	bool overdue;          /* an event beat the passed deadline last turn */
 };
 
 struct loop {

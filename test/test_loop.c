@@ -284,6 +284,25 @@ static void test_event_and_deadline_same_turn(void **state)
 	assert_true(F->log[1].turn > F->log[0].turn);
 }
 
+/* An fd that stays readable every turn (a flooding peer) must not starve
+ * its passed deadline: the event wins one turn, the deadline the next. */
+static void test_deadline_not_starved_by_events(void **state)
+{
+	(void)state;
+	arm_watchdog();
+	int s = add_pair(0, on_record, 0);    /* never drained */
+	loop_set_deadline(&F->l, s, now_ms() - 1);
+	make_readable(0);
+	run_until(2);
+	assert_true(F->log[0].revents & POLLIN);
+	assert_int_equal(F->log[1].slot, s);
+	assert_int_equal(F->log[1].revents, 0);
+	assert_int_equal(F->log[1].turn, F->log[0].turn + 1);
+	/* One-shot: afterwards the fd's events come through again. */
+	run_until(3);
+	assert_true(F->log[2].revents & POLLIN);
+}
+
 /* poll() gets 0 when a deadline already passed, the time to the earliest
  * deadline otherwise (at most 60 s), and -1 when there is none; deleted
  * slots' deadlines do not count. */
@@ -522,6 +541,7 @@ int main(void)
 		T(test_deadlines_in_order),
 		T(test_deadline_rearm),
 		T(test_event_and_deadline_same_turn),
+		T(test_deadline_not_starved_by_events),
 		T(test_poll_timeout),
 		T(test_delete_pending_slot),
 		T(test_delete_pending_slot_reused_by_timer),

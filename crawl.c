@@ -510,12 +510,12 @@ static void on_seeder_event(struct loop *l, int slot, short revents, void *ud)
 	if (revents == 0) {     /* this server is silent: the next one */
 		loop_del(l, slot);
 		s->slot = -1;
-		if (dns_next_server(&s->q) == 0) {
+		if ((r = dns_next_server(&s->q)) == 0) {
 			s->slot = loop_add(l, s->q.fd, POLLIN, on_seeder_event, s);
 			loop_set_deadline(l, s->slot, now_ms() + DNS_TRY_MS);
 			return;
 		}
-		seeder_done(s, "no_answer");
+		seeder_done(s, r > 0 ? "ok" : "no_answer");
 	} else if ((r = dns_on_readable(&s->q)) != 0) {
 		seeder_done(s, r > 0 ? "ok" : "no_such_host");
 	} else {

@@ -320,15 +320,17 @@ static void on_resolve_event(struct dial *d, short revents)
 
 	if (revents == 0) {
 		int64_t try_until = now_ms() + DNS_TRY_MS;
-		if (now_ms() < d->deadline_ms && dns_next_server(&d->dns) == 0)
+		r = now_ms() < d->deadline_ms ? dns_next_server(&d->dns) : -1;
+		if (r == 0)
 			watch(d, d->dns.fd, POLLIN, try_until < d->deadline_ms ?
 			    try_until : d->deadline_ms);
-		else
+		if (r < 0)
 			decide(d, DIAL_ERROR, "dns_no_answer", 0);
+		if (r <= 0)
+			return;
+	} else if ((r = dns_on_readable(&d->dns)) == 0) {
 		return;
 	}
-	if ((r = dns_on_readable(&d->dns)) == 0)
-		return;
 	d->addrs = d->dns.result;
 	dns_stop(&d->dns);
 	if (r < 0 || d->addrs.n == 0)

@@ -337,6 +337,8 @@ int dns_on_readable(struct dns_query *q)
 
 int dns_next_server(struct dns_query *q)
 {
+	if ((q->answered[0] || q->answered[1]) && q->result.n > 0)
+		return 1;
 	if (q->next_server >= q->n_servers)
 		return -1;
 	return send_queries(q);

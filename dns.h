@@ -68,7 +68,10 @@ int dns_start(struct dns_query *q, const char *name, const char *resolv_path);
  * 0 to keep waiting, -1 when the server said the name does not exist. */
 int dns_on_readable(struct dns_query *q);
 
-/* Queries the next server; -1 when none is left. */
+/* The server's deadline passed: 1 when one of the two answers is in with
+ * addresses (q->result; the silent half is not waited for: some servers
+ * drop AAAA queries), else 0 when the next server was asked, -1 when
+ * none is left. */
 int dns_next_server(struct dns_query *q);
 
 void dns_stop(struct dns_query *q);

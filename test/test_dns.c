@@ -1,6 +1,6 @@
 /* test_dns.c - query building, response parsing (compression, CNAME
  * chains, case, rcodes, truncation, caps, spoofed and hostile packets)
- * and the local lookups (numeric, hosts file). */
+ * the local lookups (numeric, hosts file) and a half-answered query. */
 #include <stdarg.h>
 #include <stddef.h>
 #include <setjmp.h>
@@ -188,6 +188,24 @@ static void test_lookup_local(void **state)
 	unlink(path);
 }
 
+/* A server that answered A but drops AAAA: its A addresses are used, not
+ * thrown away by asking the next server (none here: no socket needed). */
+static void test_next_server_keeps_one_answer(void **state)
+{
+	struct dns_query q;
+
+	(void)state;
+	memset(&q, 0, sizeof q);
+	q.fd = -1;
+	q.n_servers = q.next_server = 1;
+	assert_int_equal(dns_next_server(&q), -1);     /* nothing, none left */
+	q.answered[0] = true;                          /* A: no record */
+	assert_int_equal(dns_next_server(&q), -1);
+	assert_true(dns_lookup_local("192.0.2.1", NULL, &q.result));
+	assert_int_equal(dns_next_server(&q), 1);
+	assert_int_equal(q.result.n, 1);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -197,6 +215,7 @@ int main(void)
 		cmocka_unit_test(test_parse_rcodes_and_truncation),
 		cmocka_unit_test(test_parse_caps_addresses),
 		cmocka_unit_test(test_lookup_local),
+		cmocka_unit_test(test_next_server_keeps_one_answer),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

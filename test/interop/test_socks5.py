@@ -77,10 +77,12 @@ class Microsocks:
 
 class FakeDns:
     """A name server on 127.0.0.1:53 in our namespace: every A query gets
-    `answer`, AAAA none; `names` records what was asked."""
+    `answer`, AAAA none (or no reply at all: `silent_aaaa`); `names`
+    records what was asked."""
 
-    def __init__(self, answer):
+    def __init__(self, answer, silent_aaaa=False):
         self.answer = socket.inet_aton(answer)
+        self.silent_aaaa = silent_aaaa
         self.sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
         self.sock.bind(("127.0.0.1", 53))
         self.sock.settimeout(0.1)
@@ -105,6 +107,8 @@ class FakeDns:
             qtype, = struct.unpack("!H", pkt[i + 1:i + 3])
             question = pkt[12:i + 5]
             self.names.append((".".join(labels), qtype))
+            if qtype == 28 and self.silent_aaaa:
+                continue
             answers = b""
             if qtype == 1:
                 answers = struct.pack("!HHHIH", 0xc00c, 1, 1, 60, 4) + \
@@ -360,6 +364,29 @@ class CrawlViaSocks5(Socks5Case):
         self.assertEqual([(p["address"], p["stage"], p["peer_id"])
                           for p in peers],
                          [("%s:16111" % src, "ready", node_id.hex())])
+
+    def test_dns_seeder_answers_a_but_never_aaaa(self):
+        """A name server that drops AAAA queries (some home routers do):
+        once it has been waited for, the A answer is used, not thrown
+        away."""
+        src, node_id = "127.0.0.33", os.urandom(16)
+        ref = self.start_ref(src, node_id, port=16111)
+        try:
+            dns = FakeDns(src, silent_aaaa=True)
+        except OSError as e:
+            self.skipTest("cannot bind 127.0.0.1:53: %s" % e)
+        self.addCleanup(dns.stop)
+        conf = os.path.join(tempfile.mkdtemp(prefix="resolv_"), "resolv.conf")
+        self.addCleanup(shutil.rmtree, os.path.dirname(conf), True)
+        with open(conf, "w") as f:
+            f.write("nameserver 127.0.0.1\n")
+        lines = self.crawl("--resolv-conf", conf)
+        seeders = [(l["name"], l["result"], l["addresses"]) for l in lines
+                   if l["type"] == "seeder"]
+        self.assertEqual(sorted(seeders), sorted(
+            (n, "ok", ["%s:16111" % src]) for n in MAINNET_SEEDERS))
+        self.assertEqual([p["address"] for p in self.peers(lines)],
+                         ["%s:16111" % src])
 
 
 if __name__ == "__main__":

@@ -65,7 +65,7 @@ void addr_ip_text(const struct ip_key *k, char *out, size_t cap)
 		snprintf(out, cap, "?");
 }
 
-void addr_text(const struct ip_key *k, uint16_t port, char *out, size_t cap)
+void addr_text(const struct ip_key *k, uint32_t port, char *out, size_t cap)
 {
 	char ip[INET6_ADDRSTRLEN];
 	addr_ip_text(k, ip, sizeof ip);

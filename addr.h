@@ -10,7 +10,7 @@
 
 #include "ipmap.h"
 
-#define ADDR_TEXT_MAX 56   /* "[ffff:...:ffff]:65535" and a NUL */
+#define ADDR_TEXT_MAX 56   /* "[ffff:...:ffff]:4294967295" and a NUL */
 
 /* From a socket address; returns the port. */
 uint16_t addr_from_sockaddr(struct ip_key *k, const struct sockaddr_storage *sa);
@@ -23,8 +23,9 @@ socklen_t addr_to_sockaddr(const struct ip_key *k, uint16_t port,
 bool addr_is_v4(const struct ip_key *k);
 /* "1.2.3.4" or "2001:db8::1". */
 void addr_ip_text(const struct ip_key *k, char *out, size_t cap);
-/* "1.2.3.4:16111" or "[2001:db8::1]:16111". */
-void addr_text(const struct ip_key *k, uint16_t port, char *out, size_t cap);
+/* "1.2.3.4:16111" or "[2001:db8::1]:16111".  The port is wider than a
+ * TCP port so a peer's out-of-range NetAddress port is logged as sent. */
+void addr_text(const struct ip_key *k, uint32_t port, char *out, size_t cap);
 
 /* Globally routable unicast: not loopback, private, CGNAT, link-local,
  * multicast, documentation, benchmarking, reserved or unspecified. */

@@ -413,7 +413,9 @@ static bool on_readable(struct peer *p)
 	/* Only a client that got past the preface counts as HTTP/2. */
 	if (p->h2.fail != H2_FAIL_PREFACE && p->h2.state != H2_WAIT_PREFACE)
 		reach(p, STAGE_HTTP2);
-	if (rc != 0 && p->outcome == NULL)
+	/* Even after "ok" (lingering): the engine is closed, so say goodbye
+	 * now; peer_finish keeps the first outcome. */
+	if (rc != 0)
 		peer_finish(p, p->h2.fail == H2_FAIL_PREFACE ? preface_outcome(p)
 		    : h2_fail_name(p->h2.fail));
 	return false;
@@ -542,7 +544,7 @@ static void log_version(struct json_line *j, const struct peer *p)
 	json_hex(j, "peer_id", v->id, v->id_len);
 	if (v->has_address &&
 	    addr_from_bytes(&k, v->address.ip, v->address.ip_len) == 0) {
-		addr_text(&k, (uint16_t)v->address.port, addr, sizeof addr);
+		addr_text(&k, v->address.port, addr, sizeof addr);
 		json_str(j, "advertised_address", addr);
 	} else {
 		json_null(j, "advertised_address");

@@ -258,7 +258,7 @@ static void test_v4_mapped(void **state)
 
 /* ---- text ---- */
 
-static void check_text(const char *ip, uint16_t port, const char *want)
+static void check_text(const char *ip, uint32_t port, const char *want)
 {
 	struct ip_key k = key_of(ip);
 	char out[ADDR_TEXT_MAX];
@@ -281,6 +281,10 @@ static void test_text(void **state)
 	/* The longest form fits ADDR_TEXT_MAX. */
 	check_text("ffff:ffff:ffff:ffff:ffff:ffff:ffff:ffff", 65535,
 	    "[ffff:ffff:ffff:ffff:ffff:ffff:ffff:ffff]:65535");
+	/* A peer's NetAddress port is a uint32: shown as sent, not cut. */
+	check_text("1.2.3.4", 70000, "1.2.3.4:70000");
+	check_text("ffff:ffff:ffff:ffff:ffff:ffff:ffff:ffff", UINT32_MAX,
+	    "[ffff:ffff:ffff:ffff:ffff:ffff:ffff:ffff]:4294967295");
 
 	struct ip_key k = key_of("::ffff:192.168.0.1");
 	char ip[ADDR_TEXT_MAX];

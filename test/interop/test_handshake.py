@@ -98,6 +98,14 @@ class Handshake(SensorCase):
         self.assertGreaterEqual(rec["duration_ms"],
                                 self.sensor.timing["linger_ms"] * 0.9)
 
+    def test_advertised_port_out_of_range(self):
+        # NetAddress.port is a uint32: log what came, not its low 16 bits.
+        opts = PeerOptions(address=(bytes([1, 2, 3, 4]), 70000))
+        out = run_h2_peer(self.sensor, opts, bind="127.0.0.8")
+        self.assert_handshake_ok(out)
+        rec = self.record(out.port)
+        self.assertEqual(rec["advertised_address"], "1.2.3.4:70000")
+
 
 def _add_matrix():
     i = 0

@@ -1,12 +1,15 @@
-"""Floods: a client that keeps the sensor's socket readable every loop
+"""Floods and late errors: a client that keeps the sensor's socket readable every loop
 turn must still meet its deadlines (a deadline is not pushed back by data,
-however much of it comes), so it cannot hold a connection forever."""
+however much of it comes), so it cannot hold a connection forever; and a protocol error after the
+handshake ends the connection then, not when the linger runs out."""
 
 import socket
 import threading
 import time
 
-from util import HTTP1_GET, InteropCase, PREFACE, Sensor, h2_frame, raw_connect
+from util import (H2Transport, HTTP1_GET, Handshake, InteropCase,
+                  PeerOptions, PREFACE, Sensor, h2_frame, kp, raw_connect)
+from test_load import wait_closed
 
 STAGE_MS = 1000
 DRAIN_S = 1.0       # peer.c DRAIN_MS
@@ -90,3 +93,35 @@ class Flood(InteropCase):
                           PING * 4096)
         self.check(s, f, STAGE_MS / 1000 + DRAIN_S + SLACK_S, "timeout",
                    "http2")
+
+
+class LateError(InteropCase):
+    LINGER_MS = 20000
+
+    def tearDown(self):
+        self.assertEqual(self.sensor.stop(), 0)
+
+    def test_protocol_error_during_linger(self):
+        self.sensor = Sensor(timing={"linger_ms": self.LINGER_MS})
+        t = H2Transport("127.0.0.1", self.sensor.port, bind="127.0.0.103")
+        hs = Handshake(t, PeerOptions())
+        t.flush()
+        t.send(hs.version())
+        hs.expect("version")
+        hs.expect("verack")
+        t.send(kp.simple("verack"))
+        hs.expect("ready")
+        t.send(kp.simple("ready"))
+        time.sleep(0.2)                 # the sensor is lingering now
+        t.sock.sendall(h2_frame(0, 0, 0, b"x"))   # DATA on stream 0
+        t0 = time.monotonic()
+        limit = DRAIN_S + SLACK_S
+        closed = wait_closed([t.sock], limit)
+        self.assertEqual(len(closed), 1, "still open %.1f s after a "
+                         "protocol error (linger %d ms)"
+                         % (limit, self.LINGER_MS))
+        rec = self.record(t.sock.getsockname()[1])
+        self.assertEqual((rec["outcome"], rec["stage_reached"]),
+                         ("ok", "ready"))
+        print("late error: closed after %.2f s" % (time.monotonic() - t0))
+        t.sock.close()

@@ -760,6 +760,52 @@ static void test_hpack_table_released_after_ack(void **state)
 	assert_failed(&server, H2_FAIL_COMPRESSION, 9);
 }
 
+/* The two orders around the ACK of our table size 0.  Client: response
+ * headers indexed into the default table before the ACK, then trailers
+ * that shrink it.  Server: the ACK first, then a request block that
+ * starts by shrinking the table and indexes a field (evicted at once). */
+static void test_hpack_table_ack_orders(void **state)
+{
+	(void)state;
+	/* :status 200; content-type: application/grpc, indexed */
+	static const uint8_t response[] = { 0x88, 0x5f, 16, 'a', 'p', 'p', 'l',
+	    'i', 'c', 'a', 't', 'i', 'o', 'n', '/', 'g', 'r', 'p', 'c' };
+	/* size update 0; grpc-status: 0 */
+	static const uint8_t trailers[] = { 0x20, 0x00, 11, 'g', 'r', 'p', 'c',
+	    '-', 's', 't', 'a', 't', 'u', 's', 1, '0' };
+	static const uint8_t indexed[] = { 0x40, 3, 'x', '-', 'a', 1, '1' };
+	uint8_t block[512];
+
+	reset_events();
+	reinit(&client, H2_CLIENT, &cbs, &cev);
+	assert_int_equal(h2_open_call(&client, "h", MP, false), 0);
+	assert_int_equal(feed_frame(&client, SETTINGS, 0, 0, NULL, 0), 0);
+	assert_int_equal(feed_frame(&client, HEADERS, END_HEADERS, 1,
+	    response, sizeof response), 0);
+	assert_string_equal(cev.last_headers.content_type, "application/grpc");
+	assert_non_null(client.hpack);
+	assert_int_equal(feed_frame(&client, SETTINGS, ACK, 0, NULL, 0), 0);
+	assert_null(client.hpack);
+	assert_int_equal(feed_frame(&client, HEADERS, END_HEADERS | END_STREAM,
+	    1, trailers, sizeof trailers), 0);
+	assert_true(cev.last_headers.trailers);
+	assert_int_equal(cev.last_headers.grpc_status, 0);
+	assert_int_equal(cev.ends, 1);
+	assert_null(client.hpack);
+
+	server_ready();
+	assert_int_equal(feed_frame(&server, SETTINGS, ACK, 0, NULL, 0), 0);
+	block[0] = 0x20;
+	size_t n = 1 + request_block(block + 1, sizeof block - 1, false);
+	memcpy(block + n, indexed, sizeof indexed);
+	assert_int_equal(feed_frame(&server, HEADERS, END_HEADERS, 1, block,
+	    n + sizeof indexed), 0);
+	assert_int_equal(sev.headers, 1);
+	assert_string_equal(sev.last_headers.path, MP);
+	assert_null(server.hpack);
+	assert_int_equal(server.fail, H2_FAIL_NONE);
+}
+
 /* ---- hostile input ---- */
 
 static void test_bad_preface(void **state)
@@ -1105,6 +1151,7 @@ int main(void)
 		cmocka_unit_test(test_goaway_and_rst_stream),
 		cmocka_unit_test(test_second_stream_refused),
 		cmocka_unit_test(test_hpack_table_released_after_ack),
+		cmocka_unit_test(test_hpack_table_ack_orders),
 		cmocka_unit_test(test_bad_preface),
 		cmocka_unit_test(test_first_frame_not_settings),
 		cmocka_unit_test(test_frame_over_max_size),

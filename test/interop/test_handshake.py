@@ -64,7 +64,11 @@ class Handshake(SensorCase):
                              "trailers grpc-status 0")
             self.assertTrue(out.eof, "TCP closed after the call ended")
 
-        rec = self.record(out.port)
+        # By address and port: the matrix binds several 127.0.0.x, and two
+        # of them may get the same ephemeral port.
+        rec = self.sensor.wait_record(
+            lambda r: (r.get("peer_ip"), r.get("peer_port")) == (bind, out.port))
+        self.assertIsNotNone(rec, "no NDJSON record for %s:%s" % (bind, out.port))
         self.assert_record_common(rec, self.sensor)
         want = {
             "peer_ip": bind, "peer_port": out.port,

@@ -284,7 +284,7 @@ static void log_peer(struct crawl *cr, const struct target *t,
 	}
 	if (r->got_version && v->has_address &&
 	    addr_from_bytes(&adv, v->address.ip, v->address.ip_len) == 0) {
-		addr_text(&adv, (uint16_t)v->address.port, text, sizeof text);
+		addr_text(&adv, v->address.port, text, sizeof text);
 		json_str(&j, "advertised_address", text);
 	} else {
 		json_null(&j, "advertised_address");

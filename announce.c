@@ -54,12 +54,15 @@ static void log_session(struct session *s, const struct client_result *r)
 {
 	static struct json_line j;
 	char ts[JSON_TIMESTAMP_LEN], text[ADDR_TEXT_MAX];
+	char event_id[NDJSON_EVENT_ID_MAX];
 	struct announcer *a = s->a;
 
 	json_timestamp(ts, &s->started);
 	addr_text(&s->ip, s->port, text, sizeof text);
+	ndjson_event_id(a->log, event_id);
 	json_begin(&j);
 	json_str(&j, "ts", ts);
+	json_str(&j, "event_id", event_id);
 	json_str(&j, "sensor_id", a->cfg.sensor_id);
 	json_str(&j, "direction", "announce");
 	json_str(&j, "peer_address", text);

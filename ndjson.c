@@ -488,3 +488,9 @@ int ndjson_write(struct ndjson_log *l, const char *line, size_t len)
 	l->errors++;
 	return -1;
 }
+
+void ndjson_event_id(struct ndjson_log *l, char out[NDJSON_EVENT_ID_MAX])
+{
+	snprintf(out, NDJSON_EVENT_ID_MAX, "%s-%llu", l->event_prefix,
+	    (unsigned long long)l->next_event++);
+}

@@ -86,6 +86,10 @@ struct ndjson_log {
 	ndjson_may_delete_fn may_delete;  /* NULL: always delete */
 	void *may_delete_ud;
 	bool torn;                   /* a short write could not be cut off */
+	/* event_id of every line: "<prefix>-<sequence>", the prefix unique
+	 * per process (the caller sets it after ndjson_open). */
+	char event_prefix[40];
+	uint64_t next_event;
 };
 
 #define NDJSON_KEEP_MAX 1000
@@ -111,6 +115,10 @@ int ndjson_write(struct ndjson_log *l, const char *line, size_t len);
 int ndjson_reopen(struct ndjson_log *l);
 
 void ndjson_close(struct ndjson_log *l);
+
+/* The next event_id for a line of this log. */
+#define NDJSON_EVENT_ID_MAX 64
+void ndjson_event_id(struct ndjson_log *l, char out[NDJSON_EVENT_ID_MAX]);
 
 /* The name of file k of the log: PATH for 0, else PATH.k. */
 void ndjson_file_name(const struct ndjson_log *l, unsigned k,

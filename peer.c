@@ -631,13 +631,12 @@ static void peer_count(const struct peer *p)
 static void peer_log(struct peer *p)
 {
 	static struct json_line j;
-	char ts[JSON_TIMESTAMP_LEN], event_id[64];
+	char ts[JSON_TIMESTAMP_LEN], event_id[NDJSON_EVENT_ID_MAX];
 	struct sensor *s = p->s;
 
 	peer_count(p);
 	json_timestamp(ts, &p->accepted_wall);
-	snprintf(event_id, sizeof event_id, "%s-%llu", s->node_hex,
-	    (unsigned long long)s->next_event++);
+	ndjson_event_id(&s->log, event_id);
 	json_begin(&j);
 	json_str(&j, "ts", ts);
 	json_str(&j, "event_id", event_id);

@@ -333,6 +333,9 @@ int main(int argc, char **argv)
 	else if (ndjson_open(&s.log, cfg.log_path, cfg.log_max_bytes,
 	    (unsigned)cfg.log_keep) != 0)
 		fail = cfg.log_path;
+	else if (snprintf(s.log.event_prefix, sizeof s.log.event_prefix, "%s",
+	    s.node_hex) < 0)
+		fail = "event id";
 	else if (start_exporter(&s) != 0)
 		fail = "export";
 	else if (start_signals(&s) != 0)

@@ -25,7 +25,6 @@ struct sensor {
 	struct ipmap per_ip;           /* open connections per peer IP */
 	uint8_t node_id[KASPA_ID_LEN]; /* random, per process */
 	char node_hex[2 * KASPA_ID_LEN + 1];
-	uint64_t next_event;           /* event_id sequence */
 	unsigned n_peers;              /* open inbound connections */
 	struct peer *peers;            /* list of them */
 	struct dial_proxy proxy;       /* --socks5; len 0: none */

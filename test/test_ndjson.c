@@ -336,6 +336,22 @@ static void assert_timestamp(time_t sec, long nsec, const char *want)
 	assert_string_equal(out, want);
 }
 
+/* Every line of a log gets "<prefix>-<n>", n counting from 0 per process. */
+static void test_event_ids(void **state)
+{
+	struct ndjson_log l = { .event_prefix = "0123abcd" };
+	char id[NDJSON_EVENT_ID_MAX];
+
+	(void)state;
+	ndjson_event_id(&l, id);
+	assert_string_equal(id, "0123abcd-0");
+	ndjson_event_id(&l, id);
+	assert_string_equal(id, "0123abcd-1");
+	l.next_event = UINT64_MAX;
+	ndjson_event_id(&l, id);
+	assert_string_equal(id, "0123abcd-18446744073709551615");
+}
+
 static void test_timestamp_format(void **state)
 {
 	(void)state;
@@ -747,6 +763,7 @@ int main(void)
 		cmocka_unit_test(test_reopen_failure_keeps_old_file),
 		cmocka_unit_test(test_short_write_cut_off),
 		cmocka_unit_test(test_uncuttable_fragment_ends_own_line),
+		cmocka_unit_test(test_event_ids),
 	};
 
 	return cmocka_run_group_tests(tests, make_tmpdir, remove_tmpdir);

@@ -11,8 +11,9 @@
 #include <string.h>
 #include <unistd.h>
 
-/* OPT_FLAG takes no value: it stores `min` in a bool. */
-enum opt_type { OPT_STR, OPT_UINT, OPT_LISTEN, OPT_FLAG };
+/* OPT_FLAG takes no value: it stores `min` in a bool.  OPT_SECRET is a
+ * string whose value is never echoed (a URL may hold a key). */
+enum opt_type { OPT_STR, OPT_UINT, OPT_LISTEN, OPT_FLAG, OPT_SECRET };
 
 struct option_def {
 	const char *name;     /* without the leading "--" */
@@ -91,7 +92,7 @@ static const struct option_def options[] = {
 	{ "metrics", OPT_STR, OFF(metrics_addr), 0,
 	  sizeof ((struct config *)0)->metrics_addr,
 	  "serve Prometheus /metrics and /healthz on ADDR:PORT (default off)" },
-	{ "export-url", OPT_STR, OFF(export_url), 0,
+	{ "export-url", OPT_SECRET, OFF(export_url), 0,
 	  sizeof ((struct config *)0)->export_url,
 	  "ship the log to this https:// URL (default: export off)" },
 	{ "export-format", OPT_STR, OFF(export_format), 0,
@@ -250,6 +251,7 @@ static int apply(struct config *c, const struct option_def *o,
 
 	switch (o->type) {
 	case OPT_STR:
+	case OPT_SECRET:
 		if (strlen(value) >= o->max || value[0] == '\0')
 			goto bad;
 		memcpy(field, value, strlen(value) + 1);
@@ -279,8 +281,11 @@ static int apply(struct config *c, const struct option_def *o,
 		return 0;
 	}
 bad:
-	fprintf(stderr, "kaspa-sensor: invalid value for %s: '%s'\n", from,
-	    value);
+	if (o->type == OPT_SECRET)
+		fprintf(stderr, "kaspa-sensor: invalid value for %s\n", from);
+	else
+		fprintf(stderr, "kaspa-sensor: invalid value for %s: '%s'\n",
+		    from, value);
 	return -1;
 }
 
@@ -328,7 +333,7 @@ static void usage(FILE *f)
 		char env[64];
 		env_name(options[i].name, env, sizeof env);
 		static const char *const value_names[] = {
-			[OPT_STR] = "STR", [OPT_UINT] = "N",
+			[OPT_STR] = "STR", [OPT_SECRET] = "STR", [OPT_UINT] = "N",
 			[OPT_LISTEN] = "ADDR:PORT", [OPT_FLAG] = "",
 		};
 		fprintf(f, "  --%s %s  (env %s%s)\n      %s\n", options[i].name,

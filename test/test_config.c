@@ -350,6 +350,11 @@ static void test_bad_strings(void **state)
 	expect_usage(LOAD("--log", long_path), "log");
 	long_path[CONFIG_STR_MAX - 1] = '\0';
 	expect_run(LOAD("--log", long_path));
+	/* A rejected export URL is named, never echoed: it may hold a key. */
+	char url[2048];
+	snprintf(url, sizeof url, "https://store.example/%01200d?key=SECRET", 0);
+	expect_usage(LOAD("--export-url", url), "export-url");
+	assert_null(strstr(err_text, "SECRET"));
 }
 
 static void test_bad_words(void **state)

@@ -745,10 +745,13 @@ static int feed_messages(struct h2_conn *c, const uint8_t *p, size_t n)
 
 /* ---- receiving: frames ---- */
 
-/* Payload without the Pad Length byte and the padding. */
-static int strip_padding(struct h2_conn *c, const struct frame *f,
+/* The payload of a DATA or HEADERS frame without the Pad Length byte and
+ * the padding; both kinds belong to a stream, never to stream 0. */
+static int stream_payload(struct h2_conn *c, const struct frame *f,
     const uint8_t **p, size_t *n)
 {
+	if (f->id == 0)
+		return protocol_error(c);
 	*p = f->p;
 	*n = f->len;
 	if (!(f->flags & FL_PADDED))
@@ -788,9 +791,7 @@ static int recv_data(struct h2_conn *c, const struct frame *f)
 	const uint8_t *p;
 	size_t n;
 
-	if (f->id == 0)
-		return protocol_error(c);
-	if (strip_padding(c, f, &p, &n) < 0)
+	if (stream_payload(c, f, &p, &n) < 0)
 		return -1;
 	if (c->recv_unacked_conn + f->len > RECV_WINDOW)
 		return conn_error(c, H2_FAIL_FLOW_CONTROL, E_FLOW_CONTROL);
@@ -1011,9 +1012,7 @@ static int recv_headers(struct h2_conn *c, const struct frame *f)
 	const uint8_t *p;
 	size_t n;
 
-	if (f->id == 0)
-		return protocol_error(c);
-	if (strip_padding(c, f, &p, &n) < 0)
+	if (stream_payload(c, f, &p, &n) < 0)
 		return -1;
 	if (f->flags & FL_PRIORITY) {
 		/* Exclusive bit + dependency, weight; a stream may not depend

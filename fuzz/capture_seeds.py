@@ -120,8 +120,8 @@ class RecordingProxy:
 
 def run_sessions(port):
     """One handshake per peer kind and option, all at once."""
-    def h2(opts):
-        t = H2Transport("127.0.0.1", port, gzip=opts.gzip)
+    def session(transport, opts):
+        t = transport("127.0.0.1", port, gzip=opts.gzip)
         hs = Handshake(t, opts)
         try:
             hs.run()
@@ -129,14 +129,11 @@ def run_sessions(port):
         finally:
             t.close()
 
+    def h2(opts):
+        session(H2Transport, opts)
+
     def grpc(opts):
-        t = GrpcTransport("127.0.0.1", port, gzip=opts.gzip)
-        hs = Handshake(t, opts)
-        try:
-            hs.run()
-            hs.wait_end()
-        finally:
-            t.close()
+        session(GrpcTransport, opts)
 
     jobs = [(h2, PeerOptions(gzip=True)),
             (h2, PeerOptions(gzip=False, order="wait", protocol_version=10,

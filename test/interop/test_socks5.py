@@ -337,14 +337,11 @@ class CrawlViaSocks5(Socks5Case):
         self.assertEqual([(p["reachable"], p["reason"]) for p in down],
                          [(False, "proxy_refused")])
 
-    def test_dns_seeders_without_seed(self):
-        """No --seed: the 9 mainnet seeders are asked (A and AAAA) from the
-        name server in --resolv-conf; the one address they all return is
-        crawled on the default port."""
-        src, node_id = "127.0.0.32", os.urandom(16)
-        ref = self.start_ref(src, node_id, port=16111)
+    def fake_dns(self, src, **kw):
+        """A FakeDns answering `src` on 127.0.0.1:53, and a resolv.conf
+        naming it; both go away with the test."""
         try:
-            dns = FakeDns(src)
+            dns = FakeDns(src, **kw)
         except OSError as e:
             self.skipTest("cannot bind 127.0.0.1:53: %s" % e)
         self.addCleanup(dns.stop)
@@ -352,6 +349,15 @@ class CrawlViaSocks5(Socks5Case):
         self.addCleanup(shutil.rmtree, os.path.dirname(conf), True)
         with open(conf, "w") as f:
             f.write("nameserver 127.0.0.1\n")
+        return dns, conf
+
+    def test_dns_seeders_without_seed(self):
+        """No --seed: the 9 mainnet seeders are asked (A and AAAA) from the
+        name server in --resolv-conf; the one address they all return is
+        crawled on the default port."""
+        src, node_id = "127.0.0.32", os.urandom(16)
+        ref = self.start_ref(src, node_id, port=16111)
+        dns, conf = self.fake_dns(src)
         lines = self.crawl("--resolv-conf", conf)
         self.assertEqual(sorted(set(dns.names)),
                          sorted((n, t) for n in MAINNET_SEEDERS
@@ -371,15 +377,7 @@ class CrawlViaSocks5(Socks5Case):
         away."""
         src, node_id = "127.0.0.33", os.urandom(16)
         ref = self.start_ref(src, node_id, port=16111)
-        try:
-            dns = FakeDns(src, silent_aaaa=True)
-        except OSError as e:
-            self.skipTest("cannot bind 127.0.0.1:53: %s" % e)
-        self.addCleanup(dns.stop)
-        conf = os.path.join(tempfile.mkdtemp(prefix="resolv_"), "resolv.conf")
-        self.addCleanup(shutil.rmtree, os.path.dirname(conf), True)
-        with open(conf, "w") as f:
-            f.write("nameserver 127.0.0.1\n")
+        _, conf = self.fake_dns(src, silent_aaaa=True)
         lines = self.crawl("--resolv-conf", conf)
         seeders = [(l["name"], l["result"], l["addresses"]) for l in lines
                    if l["type"] == "seeder"]

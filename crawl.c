@@ -783,8 +783,7 @@ static int crawl_init(struct crawl *cr)
 	if (getrandom(cr->ccfg.node_id, KASPA_ID_LEN, 0) != KASPA_ID_LEN ||
 	    getrandom(rnd, sizeof rnd, 0) != (ssize_t)sizeof rnd)
 		return -1;
-	for (size_t i = 0; i < sizeof rnd; i++)
-		snprintf(cr->crawl_id + 2 * i, 3, "%02x", rnd[i]);
+	hex_text(cr->crawl_id, rnd, sizeof rnd);
 	while (cap < cr->o.max_peers * 2)
 		cap <<= 1;
 	cr->index_mask = cap - 1;

@@ -244,6 +244,15 @@ void json_hex(struct json_line *j, const char *key, const uint8_t *p, size_t n)
 	put_char(j, '"');
 }
 
+void hex_text(char *out, const uint8_t *p, size_t n)
+{
+	for (size_t i = 0; i < n; i++) {
+		out[2 * i] = hex_digit[p[i] >> 4];
+		out[2 * i + 1] = hex_digit[p[i] & 15];
+	}
+	out[2 * n] = '\0';
+}
+
 void json_raw(struct json_line *j, const char *key, const char *raw)
 {
 	put_key(j, key);

@@ -48,6 +48,8 @@ void json_null(struct json_line *j, const char *key);
 void json_ms(struct json_line *j, const char *key, int64_t us);
 /* Lowercase hex string of n bytes. */
 void json_hex(struct json_line *j, const char *key, const uint8_t *p, size_t n);
+/* Lowercase hex of n bytes into out (room for 2 * n + 1), NUL-ended. */
+void hex_text(char *out, const uint8_t *p, size_t n);
 /* A pre-built JSON value (array, object, number), copied verbatim; the
  * caller vouches for its validity.  NULL -> null. */
 void json_raw(struct json_line *j, const char *key, const char *raw);

@@ -480,18 +480,13 @@ static void peer_finish(struct peer *p, const char *outcome)
 static int unknown_field_json(const struct kaspa_unknown_field *f, char *out,
     size_t cap)
 {
-	static const char digits[] = "0123456789abcdef";
 	char hex[2 * KASPA_UNKNOWN_BYTES_MAX + 1];
 
 	if (f->wire_type != 2)
 		return snprintf(out, cap, "{\"field\":%u,\"wire_type\":%u,"
 		    "\"value\":%llu}", (unsigned)f->number, f->wire_type,
 		    (unsigned long long)f->value);
-	for (size_t i = 0; i < f->bytes_len; i++) {
-		hex[2 * i] = digits[f->bytes[i] >> 4];
-		hex[2 * i + 1] = digits[f->bytes[i] & 15];
-	}
-	hex[2 * f->bytes_len] = '\0';
+	hex_text(hex, f->bytes, f->bytes_len);
 	return snprintf(out, cap, "{\"field\":%u,\"wire_type\":2,\"len\":%llu,"
 	    "\"hex\":\"%s\",\"truncated\":%s}", (unsigned)f->number,
 	    (unsigned long long)f->value, hex,

@@ -293,8 +293,7 @@ static int make_node_id(struct sensor *s)
 	if (getrandom(s->node_id, sizeof s->node_id, 0) !=
 	    (ssize_t)sizeof s->node_id)
 		return -1;
-	for (size_t i = 0; i < sizeof s->node_id; i++)
-		snprintf(s->node_hex + 2 * i, 3, "%02x", s->node_id[i]);
+	hex_text(s->node_hex, s->node_id, sizeof s->node_id);
 	return 0;
 }
 

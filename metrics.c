@@ -123,10 +123,10 @@ void metrics_count_log(struct metrics *m, size_t len, bool ok)
 	m->log_bytes += len;
 }
 
-void metrics_export_set(struct metrics *m, const struct metrics_export *e)
+void metrics_export_set(struct metrics *m, const struct export_status *e)
 {
 	m->exp = *e;
-	m->exp.present = true;
+	m->exp_present = true;
 }
 
 /* ---- exposition ---- */
@@ -262,7 +262,7 @@ static const struct scalar_def sensor_scalars[] = {
 };
 #undef M
 
-#define E(f) offsetof(struct metrics_export, f)
+#define E(f) offsetof(struct export_status, f)
 static const struct scalar_def export_scalars[] = {
 	{ "kaspa_sensor_export_lag_bytes", "gauge",
 	  "Log bytes after the export cursor.", E(lag_bytes) },
@@ -291,12 +291,11 @@ static void render_scalars(struct out *o, const struct scalar_def *d,
 	}
 }
 
-static void render_export(struct out *o, const struct metrics_export *e)
+static void render_export(struct out *o, const struct export_status *e)
 {
-	if (!e->present)
-		return;
 	scalar(o, "kaspa_sensor_export_failing", "gauge",
-	    "1 while the last export attempt failed.", e->failing);
+	    "1 while the last export attempt failed.",
+	    e->health == EXPORT_FAILING);
 	family(o, "kaspa_sensor_export_last_success_timestamp_seconds", "gauge",
 	    "Unix time of the last accepted batch (0: never).");
 	put(o, "kaspa_sensor_export_last_success_timestamp_seconds ");
@@ -327,7 +326,8 @@ size_t metrics_render(const struct metrics *m, char *buf, size_t cap)
 	    "Duration of dial-back probes that dialed.", &m->probe);
 	render_scalars(&o, sensor_scalars, sizeof sensor_scalars /
 	    sizeof *sensor_scalars, m);
-	render_export(&o, &m->exp);
+	if (m->exp_present)
+		render_export(&o, &m->exp);
 	return o.overflow ? 0 : o.len;
 }
 

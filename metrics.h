@@ -22,6 +22,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "export.h"
+
 #include "loop.h"
 
 #define METRICS_LABEL_MAX 32
@@ -50,19 +52,6 @@ struct metrics_histogram {
 	uint64_t sum_us;
 };
 
-/* The exporter's state (export.h's struct export_status), copied in by
- * the sensor's refresh callback through metrics_export_set. */
-struct metrics_export {
-	bool present;                 /* no export metrics until first set */
-	bool failing;                 /* the last attempt failed */
-	uint64_t lag_bytes;           /* log bytes after the cursor */
-	uint64_t lag_lines;           /* lines read, not shipped yet */
-	int64_t last_success_ms;      /* Unix time; 0: never */
-	uint64_t lines_ok, batches_ok;
-	uint64_t retries;             /* failed attempts, retried */
-	uint64_t dead_lines;          /* parked in the dead-letter file */
-	uint64_t dropped_lines;       /* deleted unshipped (disk cap) */
-};
 
 struct metrics {
 	/* identity, from metrics_init */
@@ -80,7 +69,10 @@ struct metrics {
 	uint64_t open_connections;
 	uint64_t log_file_bytes;
 	uint64_t log_rotations;
-	struct metrics_export exp;
+	/* the exporter's state, copied in by the sensor's refresh callback
+	 * through metrics_export_set; no export metrics until then */
+	struct export_status exp;
+	bool exp_present;
 };
 
 /* What peer.c knows of a finished connection. */
@@ -97,7 +89,7 @@ void metrics_init(struct metrics *m, const char *version,
 void metrics_count_conn(struct metrics *m, const struct metrics_conn *c);
 /* One NDJSON line of len bytes written (ok) or dropped. */
 void metrics_count_log(struct metrics *m, size_t len, bool ok);
-void metrics_export_set(struct metrics *m, const struct metrics_export *e);
+void metrics_export_set(struct metrics *m, const struct export_status *e);
 
 /* The exposition into buf; returns its length, or 0 if it did not fit. */
 size_t metrics_render(const struct metrics *m, char *buf, size_t cap);

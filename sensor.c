@@ -213,16 +213,8 @@ static void refresh_metrics(void *ud, struct metrics *m)
 	m->open_connections = s->n_peers;
 	m->log_file_bytes = s->log.size;
 	m->log_rotations = s->log.rotations;
-	if (s->exporter != NULL) {
-		const struct export_status *e = exporter_status(s->exporter);
-		metrics_export_set(m, &(struct metrics_export){
-		    .failing = e->health == EXPORT_FAILING,
-		    .lag_bytes = e->lag_bytes, .lag_lines = e->lag_lines,
-		    .last_success_ms = e->last_success_ms,
-		    .lines_ok = e->lines_ok, .batches_ok = e->batches_ok,
-		    .retries = e->retries, .dead_lines = e->dead_lines,
-		    .dropped_lines = e->dropped_lines });
-	}
+	if (s->exporter != NULL)
+		metrics_export_set(m, exporter_status(s->exporter));
 }
 
 /* --export-url: NULL when it is off; -1 on a bad configuration. */

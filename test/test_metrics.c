@@ -316,7 +316,7 @@ static void test_escaping(void **state)
 static void test_export_block(void **state)
 {
 	static struct metrics m;
-	struct metrics_export e = { .failing = true, .lag_bytes = 4096,
+	struct export_status e = { .health = EXPORT_FAILING, .lag_bytes = 4096,
 	    .lag_lines = 9, .last_success_ms = 1795450051234, .lines_ok = 17,
 	    .batches_ok = 3, .retries = 2, .dead_lines = 5, .dropped_lines = 1 };
 	(void)state;
@@ -337,7 +337,7 @@ static void test_export_block(void **state)
 	assert_has_line(t, "kaspa_sensor_export_dead_lines_total 5");
 	assert_has_line(t, "kaspa_sensor_export_dropped_lines_total 1");
 	e.last_success_ms = 0;      /* never */
-	e.failing = false;
+	e.health = EXPORT_OK;
 	metrics_export_set(&m, &e);
 	t = render(&m);
 	assert_has_line(t, "kaspa_sensor_export_last_success_timestamp_seconds "
@@ -368,7 +368,7 @@ static void test_worst_case_fits(void **state)
 {
 	static struct metrics m;
 	char a[METRICS_LABEL_MAX], b[METRICS_LABEL_MAX];
-	struct metrics_export e = { .failing = true, .lag_bytes = UINT64_MAX,
+	struct export_status e = { .health = EXPORT_FAILING, .lag_bytes = UINT64_MAX,
 	    .lag_lines = UINT64_MAX, .last_success_ms = INT64_MAX,
 	    .lines_ok = UINT64_MAX, .batches_ok = UINT64_MAX,
 	    .retries = UINT64_MAX, .dead_lines = UINT64_MAX,

@@ -295,17 +295,38 @@ static bool walk_version(pb_istream_t *s, struct kaspa_version_unknown *u)
 	return walk_submessage(s, &version);
 }
 
-static void clear_unknown(struct kaspa_version_unknown *u)
+/* The field numbers of every member of KaspadMessage's oneof payload in
+ * the reference node, modeled by proto/kaspa.proto or not: rusty-kaspa
+ * protocol/p2p/proto/messages.proto at commit
+ * 593399eb0187764c11f7f5c3729ae63d4c8e6505.  Besides
+ * these, a KaspadMessage has response_id (101) and request_id (102); any
+ * other top-level field is no payload but one a newer or forked protocol
+ * added beside it (request_id and response_id came that way), and the
+ * reference node's decoder (prost, proto3) skips it. */
+static const uint8_t payload_fields[] = {
+	1, 2, 3, 5, 6, 10, 12, 13, 14, 15, 16, 17, 19, 20, 21, 22, 25, 26, 27,
+	30, 31, 33, 34, 35, 36, 37, 40, 41, 42, 43, 44, 45, 46, 47, 48, 49, 50,
+	51, 52, 53, 54, 55, 56, 57, 58, 59, 60, 61, 63,
+};
+
+static bool is_payload_field(uint32_t tag)
 {
-	memset(u, 0, sizeof *u);
+	const size_t n = sizeof payload_fields / sizeof payload_fields[0];
+
+	for (size_t i = 0; i < n; i++)
+		if (payload_fields[i] == tag)
+			return true;
+	return false;
 }
 
 /* nanopb skips fields it does not know, so walk the top-level tags to
- * find the payload: every field but the two ids is a oneof member, and
- * the last one present wins.  *field is its number, 0 if none.  Each
- * Version met is walked for unknown fields into u; like nanopb's oneof,
- * a run of Versions merges and another payload in between starts over
- * (u is meaningful only if the last payload is a Version). */
+ * find the payload: the last oneof member present wins, as in prost and
+ * nanopb.  *field is its number, 0 if none.  Each Version met is walked
+ * for unknown fields into u; a run of Versions merges and another payload
+ * in between starts over, as both decoders do with a oneof (u->version
+ * and u->address are meaningful only if the last payload is a Version).
+ * Fields that are no payload and not the two ids go to u->message,
+ * whatever the payload. */
 static bool last_payload_field(const uint8_t *buf, size_t len,
     uint32_t *field, struct kaspa_version_unknown *u)
 {
@@ -322,9 +343,13 @@ static bool last_payload_field(const uint8_t *buf, size_t len,
 		if (tag == protowire_KaspadMessage_response_id_tag ||
 		    tag == protowire_KaspadMessage_request_id_tag) {
 			ok = pb_skip_field(&s, wt);
+		} else if (!is_payload_field(tag)) {
+			ok = note_unknown(&s, wt, tag, &u->message);
 		} else {
-			if (*field == version_tag && tag != version_tag)
-				clear_unknown(u);
+			if (*field == version_tag && tag != version_tag) {
+				memset(&u->version, 0, sizeof u->version);
+				memset(&u->address, 0, sizeof u->address);
+			}
 			*field = tag;
 			ok = tag == version_tag && wt == PB_WT_STRING ?
 			    walk_version(&s, u) : pb_skip_field(&s, wt);

@@ -5,7 +5,10 @@
  * p2p.proto / messages.proto).  Payloads we do not model are skipped, and
  * reported as KASPA_OTHER with their field number.  Fields our proto does
  * not know inside a Version and its address are kept, bounded, in
- * struct kaspa_msg (unknown.version, unknown.address).
+ * struct kaspa_msg (unknown.version, unknown.address); so are top-level
+ * fields that are no payload of the reference node (unknown.message):
+ * they are skipped, as the reference node's decoder does, whatever the
+ * payload.
  */
 #ifndef KASPA_PB_H
 #define KASPA_PB_H
@@ -85,6 +88,7 @@ struct kaspa_version {
 struct kaspa_version_unknown {
 	struct kaspa_unknown_fields version;   /* decoded, never encoded */
 	struct kaspa_unknown_fields address;   /* of version.address */
+	struct kaspa_unknown_fields message;   /* the KaspadMessage's */
 };
 
 struct kaspa_msg {
@@ -102,7 +106,8 @@ struct kaspa_msg {
 			struct kaspa_netaddr list[KASPA_ADDR_MAX];
 		} addresses;
 	} u;
-	struct kaspa_version_unknown unknown;  /* type KASPA_VERSION only */
+	/* version and address: type KASPA_VERSION only; message: any type */
+	struct kaspa_version_unknown unknown;
 };
 
 /* Decode one KaspadMessage.  Returns 0, or -1 with a short reason in

@@ -1,8 +1,9 @@
 /* libFuzzer target for kaspa_decode: any input must decode or fail with a
  * reason, and never because our unknown-field walk disagrees with nanopb
  * ("bad wire format"); whatever decodes must re-encode, and decode again
- * to the same key fields.  Unknown fields of a Version and its address
- * are bounded, well-formed, really unknown, and never re-encoded.
+ * to the same key fields.  Unknown fields of a Version, its address and
+ * the KaspadMessage around any payload are bounded, well-formed, really
+ * unknown, and never re-encoded.
  *
  * clang -g -O1 -fsanitize=fuzzer,address,undefined -std=c11
  *   -D_DEFAULT_SOURCE -DPB_ENABLE_MALLOC -I. -Ibuild/gen -I/usr/include
@@ -52,6 +53,8 @@ static bool version_equal(const struct kaspa_version *a,
 /* Field numbers of proto/kaspa.proto, written out as an oracle. */
 static const uint32_t version_known[] = { 1, 2, 3, 4, 5, 6, 8, 9, 10 };
 static const uint32_t netaddr_known[] = { 1, 3, 4 };
+static const uint32_t message_known[] = { 1, 6, 16, 17, 19, 20, 22, 50,
+    101, 102 };
 
 static bool in_list(const uint32_t *list, size_t n, uint32_t number)
 {
@@ -93,14 +96,18 @@ static bool unknown_list_valid(const struct kaspa_unknown_fields *u,
 	return true;
 }
 
+/* A list and its length, for unknown_list_valid. */
+#define LIST(a) (a), sizeof(a) / sizeof((a)[0])
+
 static void check_unknown_fields(const struct kaspa_msg *m)
 {
 	const struct kaspa_version_unknown *u = &m->unknown;
 
-	check(unknown_list_valid(&u->version, version_known,
-	    sizeof version_known / sizeof version_known[0]));
-	check(unknown_list_valid(&u->address, netaddr_known,
-	    sizeof netaddr_known / sizeof netaddr_known[0]));
+	check(unknown_list_valid(&u->message, LIST(message_known)));
+	if (m->type != KASPA_VERSION)
+		return;
+	check(unknown_list_valid(&u->version, LIST(version_known)));
+	check(unknown_list_valid(&u->address, LIST(netaddr_known)));
 	check(m->u.version.has_address || (u->address.count == 0 &&
 	    u->address.dropped == 0));
 }
@@ -151,8 +158,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		    strcmp(err, "bad wire format") != 0);
 		return 0;
 	}
-	if (first.type == KASPA_VERSION)
-		check_unknown_fields(&first);
+	check_unknown_fields(&first);
 	n = kaspa_encode(&first, enc, sizeof enc);
 	if (first.type == KASPA_OTHER) {
 		check(n == -1);
@@ -164,6 +170,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	    first.request_id == second.request_id &&
 	    first.response_id == second.response_id);
 	check(payload_equal(&first, &second));
+	check(second.unknown.message.count == 0);
 	if (second.type == KASPA_VERSION)
 		check(second.unknown.version.count == 0 &&
 		    second.unknown.address.count == 0);

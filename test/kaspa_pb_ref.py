@@ -8,7 +8,8 @@ are repeated as constants in the C test.
 Cases named *ext* add fields our proto does not know, as forks of the
 reference node do; they come from test/proto/kaspa_ext.proto (kaspa_ext_pb2)
 or are encoded by hand here when no .proto can express them (malformed,
-huge numbers of fields).
+huge numbers of fields).  Cases named *top_ext* or ending in _ext put
+such fields beside the payload, in the KaspadMessage itself.
 """
 import kaspa_ext_pb2 as ext
 import kaspa_pb2 as pb
@@ -145,9 +146,8 @@ def version_ext():
     return m
 
 
-def version_ext_split():
-    """The Version in two occurrences of field 20, which merge: the address
-    and the unknown fields of both parts count."""
+def version_ext_split_parts():
+    """A Version in two parts, each a KaspadMessage's bytes."""
     a, b = ext.KaspadMessage(), ext.KaspadMessage()
     a.version.protocolVersion = 7
     a.version.id = bytes(range(16))
@@ -158,7 +158,13 @@ def version_ext_split():
     b.version.address.port = 16111
     b.version.address.relay_port = 4001
     b.version.peer_record = b"\xAB"
-    raw = a.SerializeToString() + b.SerializeToString()
+    return a.SerializeToString(), b.SerializeToString()
+
+
+def version_ext_split():
+    """The Version in two occurrences of field 20, which merge: the address
+    and the unknown fields of both parts count."""
+    raw = b"".join(version_ext_split_parts())
     check = ext.KaspadMessage.FromString(raw)
     assert check.version.address.ip == IPV4 and check.version.address.port == 16111
     return raw
@@ -206,6 +212,41 @@ def version_ext_long_varints():
     extra = (tag(11, 0) + b"\xff" * 10 + b"\x01" + tag(12, 0) + b"\x80" * 10
              + b"\x01" + tag(13, 0) + varint(5))
     return with_version(plain_version_bytes() + extra)
+
+
+# ---- top-level fields no KaspadMessage has (how the protocol grows) ----
+
+TOP_EXT = length_delimited(1000, b"fork")
+
+
+def top_ext_before_and_after():
+    """Unknown fields on both sides of a Version, request_id between."""
+    return (tag(103, 0) + varint(7) + tag(102, 0) + varint(9)
+            + with_version(plain_version_bytes()) + TOP_EXT
+            + tag(104, 5) + (0xC0000201).to_bytes(4, "little"))
+
+
+def ping_pong_ext():
+    """Two payload members, then an unknown field: the last member wins."""
+    raw = (message(ping={"nonce": 1}).SerializeToString()
+           + message(pong={"nonce": 2}).SerializeToString() + TOP_EXT)
+    check = pb.KaspadMessage.FromString(raw)
+    assert check.WhichOneof("payload") == "pong" and check.pong.nonce == 2
+    return raw
+
+
+def version_split_around_ext():
+    """The two parts of version_ext_split with an unknown field between:
+    it is no payload, so they still merge."""
+    a, b = version_ext_split_parts()
+    return a + TOP_EXT + b
+
+
+def top_ext_many():
+    """20 unknown top-level varints around a Version: 8 kept."""
+    return (b"".join(tag(1000 + i, 0) + varint(i) for i in range(10))
+            + with_version(plain_version_bytes())
+            + b"".join(tag(1010 + i, 0) + varint(10 + i) for i in range(10)))
 
 
 # Malformed unknown fields: nanopb rejects each, so must we.
@@ -264,6 +305,14 @@ CASES = {
     "version_ext_many": version_ext_many(),
     "version_ext_bytes": version_ext_bytes(),
     "version_ext_long_varints": version_ext_long_varints(),
+    "top_ext_after": with_version(plain_version_bytes(), TOP_EXT),
+    "top_ext_before": TOP_EXT + with_version(plain_version_bytes()),
+    "top_ext_both": top_ext_before_and_after(),
+    "top_ext_only": TOP_EXT + tag(102, 0) + varint(5),
+    "unknown_payload_ext": unknown_payload() + TOP_EXT,
+    "ping_pong_ext": ping_pong_ext(),
+    "version_split_around_ext": version_split_around_ext(),
+    "top_ext_many": top_ext_many(),
     **ext_hostile(),
 }
 

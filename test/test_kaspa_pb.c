@@ -278,12 +278,20 @@ static void test_too_many_addresses(void **state)
 	assert_int_equal(kaspa_encode(&msg, enc, sizeof enc), -1);
 }
 
+/* A payload we do not model, alone or beside a field that is no payload,
+ * is reported with its own number. */
 static void test_unknown_payloads(void **state)
 {
+	static const char *const block[] = {
+		"unknown_payload", "unknown_payload_ext",
+	};
+
 	(void)state;
-	assert_int_equal(decode_ok("unknown_payload")->type, KASPA_OTHER);
-	assert_int_equal(msg.other_field, 2);
-	assert_int_equal(msg.request_id, 4);
+	for (size_t i = 0; i < sizeof block / sizeof block[0]; i++) {
+		assert_int_equal(decode_ok(block[i])->type, KASPA_OTHER);
+		assert_int_equal(msg.other_field, 2);
+		assert_int_equal(msg.request_id, 4);
+	}
 	assert_int_equal(decode_ok("version_then_unknown")->type, KASPA_OTHER);
 	assert_int_equal(msg.other_field, 14);
 	assert_int_equal(msg.request_id, 7);
@@ -500,6 +508,7 @@ static void test_ext_plain_version_has_none(void **state)
 	decode_ok("version_full");
 	assert_int_equal(msg.unknown.version.count, 0);
 	assert_int_equal(msg.unknown.address.count, 0);
+	assert_int_equal(msg.unknown.message.count, 0);
 	decode_ok("version_ext");
 	assert_true(kaspa_encode(&msg, enc, sizeof enc) > 0);
 	assert_reencodes_identically("version_full");
@@ -595,6 +604,92 @@ static void test_ext_malformed_fail(void **state)
 		decode_fails(names[i]);
 }
 
+/* ---- fields beside the payload, in the KaspadMessage itself ---- */
+
+static const uint8_t fork_bytes[] = { 'f', 'o', 'r', 'k' };
+
+/* The Version of version_full, and field 1000 recorded beside it. */
+static void assert_version_with_top_ext(const char *name)
+{
+	const struct kaspa_msg *m = decode_ok(name);
+
+	assert_int_equal(m->type, KASPA_VERSION);
+	assert_int_equal(m->u.version.protocol_version, 7);
+	assert_int_equal(m->u.version.address.port, 16111);
+	assert_string_equal(m->u.version.network, "kaspa-mainnet");
+	assert_int_equal(msg.unknown.message.count, 1);
+	assert_int_equal(msg.unknown.message.dropped, 0);
+	assert_unknown_bytes(&msg.unknown.message.field[0], 1000, 4,
+	    fork_bytes, 4);
+	assert_int_equal(msg.unknown.version.count, 0);
+}
+
+static void test_top_ext_beside_version(void **state)
+{
+	(void)state;
+	assert_version_with_top_ext("top_ext_after");
+	assert_version_with_top_ext("top_ext_before");
+}
+
+/* Unknown on both sides, in wire order; request_id is known, not listed. */
+static void test_top_ext_both_sides(void **state)
+{
+	const struct kaspa_unknown_field *f = msg.unknown.message.field;
+
+	(void)state;
+	assert_int_equal(decode_ok("top_ext_both")->type, KASPA_VERSION);
+	assert_int_equal(msg.request_id, 9);
+	assert_int_equal(msg.u.version.protocol_version, 7);
+	assert_int_equal(msg.unknown.message.count, 3);
+	assert_unknown_int(&f[0], 103, 0, 7);
+	assert_unknown_bytes(&f[1], 1000, 4, fork_bytes, 4);
+	assert_unknown_int(&f[2], 104, 5, 0xC0000201u);
+}
+
+/* No payload member at all: nothing, whatever else came. */
+static void test_top_ext_alone_is_no_payload(void **state)
+{
+	(void)state;
+	assert_int_equal(decode_ok("top_ext_only")->type, KASPA_NONE);
+	assert_int_equal(msg.request_id, 5);
+}
+
+/* Of two payload members the last wins; a field after it changes nothing. */
+static void test_last_payload_member_wins(void **state)
+{
+	(void)state;
+	assert_int_equal(decode_ok("ping_pong_ext")->type, KASPA_PONG);
+	assert_true(msg.u.nonce == 2);
+}
+
+/* A field between two parts of a Version is no other payload: they merge,
+ * unknown fields of both parts included. */
+static void test_version_parts_merge_across_top_ext(void **state)
+{
+	const struct kaspa_version *v;
+
+	(void)state;
+	v = &decode_ok("version_split_around_ext")->u.version;
+	assert_int_equal(msg.type, KASPA_VERSION);
+	assert_int_equal(v->address.ip_len, 4);
+	assert_int_equal(v->address.port, 16111);
+	assert_int_equal(msg.unknown.version.count, 2);
+	assert_int_equal(msg.unknown.address.count, 2);
+	assert_int_equal(msg.unknown.message.count, 1);
+	assert_unknown_bytes(&msg.unknown.message.field[0], 1000, 4,
+	    fork_bytes, 4);
+}
+
+static void test_top_ext_capped_with_dropped_count(void **state)
+{
+	(void)state;
+	assert_int_equal(decode_ok("top_ext_many")->type, KASPA_VERSION);
+	assert_int_equal(msg.unknown.message.count, KASPA_UNKNOWN_MAX);
+	assert_int_equal(msg.unknown.message.dropped, 20 - KASPA_UNKNOWN_MAX);
+	for (uint32_t i = 0; i < KASPA_UNKNOWN_MAX; i++)
+		assert_unknown_int(&msg.unknown.message.field[i], 1000 + i, 0, i);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -620,6 +715,12 @@ int main(void)
 		cmocka_unit_test(test_ext_bytes_capped),
 		cmocka_unit_test(test_ext_long_varints_skipped),
 		cmocka_unit_test(test_ext_malformed_fail),
+		cmocka_unit_test(test_top_ext_beside_version),
+		cmocka_unit_test(test_top_ext_both_sides),
+		cmocka_unit_test(test_top_ext_alone_is_no_payload),
+		cmocka_unit_test(test_last_payload_member_wins),
+		cmocka_unit_test(test_version_parts_merge_across_top_ext),
+		cmocka_unit_test(test_top_ext_capped_with_dropped_count),
 	};
 
 	return cmocka_run_group_tests(tests, load_cases, free_cases);

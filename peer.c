@@ -238,7 +238,7 @@ static bool valid_version(const struct kaspa_version *v)
 static bool has_unknown(const struct kaspa_version_unknown *u)
 {
 	return u->version.count + u->version.dropped + u->address.count +
-	    u->address.dropped > 0;
+	    u->address.dropped + u->message.count + u->message.dropped > 0;
 }
 
 static int on_version(struct peer *p, const struct kaspa_msg *m)
@@ -474,9 +474,10 @@ static void peer_finish(struct peer *p, const char *outcome)
 	set_state(p, PEER_DRAIN, DRAIN_MS);
 }
 
-/* A field a fork added to Version or NetAddress, as a JSON object:
- * {"field","wire_type","value"}, or for bytes {"field","wire_type":2,
- * "len","hex" (the first KASPA_UNKNOWN_BYTES_MAX),"truncated"}. */
+/* A field a fork added to Version, NetAddress or KaspadMessage, as a
+ * JSON object: {"field","wire_type","value"}, or for bytes {"field",
+ * "wire_type":2,"len","hex" (the first KASPA_UNKNOWN_BYTES_MAX),
+ * "truncated"}. */
 static int unknown_field_json(const struct kaspa_unknown_field *f, char *out,
     size_t cap)
 {
@@ -528,7 +529,8 @@ static void log_version(struct json_line *j, const struct peer *p)
 		static const char *const keys[] = { "protocol_version",
 		    "user_agent", "network", "peer_id", "advertised_address",
 		    "services", "disable_relay_tx", "peer_timestamp_ms",
-		    "unknown_fields", "advertised_unknown_fields" };
+		    "unknown_fields", "advertised_unknown_fields",
+		    "message_unknown_fields" };
 		for (size_t i = 0; i < sizeof keys / sizeof keys[0]; i++)
 			json_null(j, keys[i]);
 		return;
@@ -556,6 +558,8 @@ static void log_version(struct json_line *j, const struct peer *p)
 		    "advertised_unknown_fields_dropped", &u->address);
 	else
 		json_null(j, "advertised_unknown_fields");
+	log_unknown_fields(j, "message_unknown_fields",
+	    "message_unknown_fields_dropped", &u->message);
 }
 
 /* [{"target":..,"kind":..,"connect":..,"rtt_ms":..,"verify":..}, ...]:

@@ -15,6 +15,7 @@ from peers import kaspa_proto as kp  # noqa: E402
 from peers.grpcpeer import GrpcTransport  # noqa: E402
 from peers.h2peer import H2Transport  # noqa: E402
 from peers.handshake import Handshake, PeerOptions  # noqa: E402
+from peers.wire import length_delimited  # noqa: E402
 from harness import Sensor, client_ports  # noqa: E402,F401
 
 TS_RE = re.compile(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{6}Z$")
@@ -26,6 +27,13 @@ RECORD_KEYS = {
     "peer_timestamp_ms", "our_protocol_version", "version_order",
     "http_user_agent", "compressed", "handshake_ms", "duration_ms",
     "stage_reached", "outcome", "reject_reason", "bytes_in", "bytes_out"}
+
+# A top-level field no KaspadMessage has (payloads end at 63, the ids are
+# 101 and 102), as the protocol grows, and how the sensor logs it.
+TOP_FIELD_VALUE = b"kaspa-next\x00\xff"
+TOP_FIELD = length_delimited(1000, TOP_FIELD_VALUE)
+TOP_FIELD_JSON = {"field": 1000, "wire_type": 2, "len": len(TOP_FIELD_VALUE),
+                  "hex": TOP_FIELD_VALUE.hex(), "truncated": False}
 
 
 def format_address(addr):

@@ -1,14 +1,15 @@
 """Protocol extensions: a peer built like a relay / hole-punching fork of
 the reference node (test/proto/kaspa_ext.proto: extra NetAddress fields 2
 and 5-8, extra Version fields 11 and up) handshakes normally, and the
-NDJSON line records every field the sensor does not know, bounded."""
+NDJSON line records every field the sensor does not know, bounded.  So
+does a peer that sends a top-level field no KaspadMessage has beside
+every payload, as the protocol grows (request_id came that way)."""
 
 import os
 import unittest
 
-from common import (PeerOptions, SensorCase, kp, run_grpc_peer,
-                    run_h2_peer)
-from peers.handshake import Handshake
+from common import (TOP_FIELD, TOP_FIELD_JSON, Handshake, PeerOptions,
+                    SensorCase, kp, run_grpc_peer, run_h2_peer)
 from peers.wire import length_delimited, tag, varint
 
 ext = kp.generate(os.path.join(kp.REPO, "test", "proto"), "kaspa_ext")
@@ -42,17 +43,6 @@ def relay_version(opts):
     v.clock_skew = -3
     v.last_field = 1
     return m
-
-
-class RawMessage:
-    """Bytes both transports send exactly as they are (they only call
-    SerializeToString)."""
-
-    def __init__(self, raw):
-        self.raw = raw
-
-    def SerializeToString(self):
-        return self.raw
 
 
 def hex_of(b):
@@ -89,7 +79,7 @@ def fork_handshake(version_bytes):
     its Version."""
     class ForkHandshake(Handshake):
         def version(self):
-            return RawMessage(version_bytes(self.o))
+            return kp.RawMessage(version_bytes(self.o))
     return ForkHandshake
 
 
@@ -122,10 +112,15 @@ def big_bytes_fields(opts):
 
 
 class Extensions(SensorCase):
-    def handshake(self, version_bytes, peer="h2", **kw):
-        opts = PeerOptions(protocol_version=9, services=(1 << 20) | 1, **kw)
+    def handshake(self, version_bytes=None, peer="h2", protocol_version=9,
+                  **kw):
+        """The reference dialer's handshake and flows; version_bytes(opts)
+        replaces its Version if given."""
+        opts = PeerOptions(protocol_version=protocol_version,
+                           services=(1 << 20) | 1, **kw)
         run = run_h2_peer if peer == "h2" else run_grpc_peer
-        out = run(self.sensor, opts, handshake=fork_handshake(version_bytes))
+        hs = fork_handshake(version_bytes) if version_bytes else Handshake
+        out = run(self.sensor, opts, handshake=hs)
         self.assert_handshake_ok(out)
         self.assertEqual(out.result.received[:5],
                          ["version", "verack", "ready", "addresses", "pong"])
@@ -134,7 +129,7 @@ class Extensions(SensorCase):
         self.assertEqual(rec["outcome"], "ok")
         self.assertEqual(rec["stage_reached"], "ready")
         self.assertEqual(rec["peer_id"], opts.peer_id.hex())
-        self.assertEqual(rec["protocol_version"], 9)
+        self.assertEqual(rec["protocol_version"], protocol_version)
         return rec
 
     def check_relay_fork(self, peer, gzip):
@@ -145,6 +140,7 @@ class Extensions(SensorCase):
         self.assertEqual(rec["unknown_fields"], expected_version_fields())
         self.assertEqual(rec["advertised_unknown_fields"],
                          EXPECTED_ADDRESS_FIELDS)
+        self.assertEqual(rec["message_unknown_fields"], [])
         self.assertNotIn("unknown_fields_dropped", rec)
         self.assertNotIn("advertised_unknown_fields_dropped", rec)
 
@@ -166,6 +162,7 @@ class Extensions(SensorCase):
         rec = self.record(run_h2_peer(self.sensor, PeerOptions()).port)
         self.assertEqual(rec["unknown_fields"], [])
         self.assertIsNone(rec["advertised_unknown_fields"], "no address")
+        self.assertEqual(rec["message_unknown_fields"], [])
 
     def test_many_fields_capped(self):
         rec = self.handshake(many_fields)
@@ -191,6 +188,45 @@ class Extensions(SensorCase):
         # 5 + 8 unknown fields: kaspa_pb keeps 8, and of those the line
         # keeps what fits its share; all the others are counted.
         self.assertEqual(len(fields) + rec["unknown_fields_dropped"], 13)
+
+    def check_top_field(self, peer, gzip, order, pv):
+        """Every message the peer sends carries TOP_FIELD after its
+        payload: the handshake and both flows complete (handshake()
+        checks), and the Version's line records the field."""
+        rec = self.handshake(peer=peer, protocol_version=pv, gzip=gzip,
+                             order=order, extra_fields=TOP_FIELD)
+        self.assertEqual(rec["message_unknown_fields"], [TOP_FIELD_JSON])
+        self.assertNotIn("message_unknown_fields_dropped", rec)
+        self.assertEqual(rec["unknown_fields"], [])
+        self.assertIsNone(rec["advertised_unknown_fields"])
+        self.assertEqual(rec["version_order"],
+                         "peer_first" if order == "concurrent"
+                         else "sensor_first")
+        if peer == "h2":
+            self.assertEqual(rec["compressed"], gzip)
+
+    def test_top_field_h2_gzip(self):
+        """python-h2 gzips every message, small ones included."""
+        self.check_top_field("h2", True, "concurrent", 10)
+
+    def test_top_field_h2_gzip_wait(self):
+        self.check_top_field("h2", True, "wait", 5)
+
+
+def _add_top_field_matrix():
+    """grpcio peers: gzip and plain, both Version orders, the oldest and
+    newest protocol versions."""
+    for gzip in (True, False):
+        for order in ("concurrent", "wait"):
+            for pv in (5, 10):
+                name = "test_top_field_grpc_%s_%s_v%d" % (
+                    "gzip" if gzip else "plain", order, pv)
+                setattr(Extensions, name,
+                        lambda self, a=(gzip, order, pv):
+                        self.check_top_field("grpc", *a))
+
+
+_add_top_field_matrix()
 
 
 if __name__ == "__main__":

@@ -15,19 +15,22 @@ grpc-core's threads never live in our namespace.
 """
 
 import ctypes
+import json
 import os
 import shutil
 import socket
 import statistics
 import subprocess
 import sys
+import tempfile
 import threading
 import time
 import unittest
 from concurrent.futures import ThreadPoolExecutor
 
 import harness
-from common import H2Transport, InteropCase, PeerOptions, Sensor
+from common import (TOP_FIELD, H2Transport, InteropCase, PeerOptions,
+                    Sensor)
 from peers.handshake import Handshake
 
 DROP_NET = "127.0.9.0/24"        # SYNs to these are dropped in our netns
@@ -147,12 +150,13 @@ def needs_drop(test):
 
 class RefProcess:
     """RefServer (grpcio, gzip replies, sends its Version at once) in a
-    child process; `calls` gets the monotonic time of every call."""
+    child process; `calls` gets the monotonic time of every call.
+    extra_fields: raw top-level fields it sends after every reply."""
 
-    def __init__(self, host, node_id, port=0):
+    def __init__(self, host, node_id, port=0, extra_fields=b""):
         self.proc = subprocess.Popen(
             ["/usr/bin/python3", os.path.abspath(__file__), "--ref-server",
-             host, node_id.hex(), str(port)],
+             host, node_id.hex(), str(port), extra_fields.hex()],
             stdin=subprocess.PIPE, stdout=subprocess.PIPE)
         line = self.proc.stdout.readline().split()
         if line[:1] != [b"port"]:
@@ -176,7 +180,7 @@ class RefProcess:
             self.proc.wait(5)
 
 
-def ref_server_main(host, id_hex, port):
+def ref_server_main(host, id_hex, port, extra_hex):
     from peers.ref_server import RefServer
 
     class ReportingRef(RefServer):
@@ -185,7 +189,7 @@ def ref_server_main(host, id_hex, port):
             yield from super()._stream(requests, context)
 
     ref = ReportingRef(host=host, version_wait=0, user_agent=REF_UA,
-                       port=int(port))
+                       port=int(port), extra_fields=bytes.fromhex(extra_hex))
     ref.id = bytes.fromhex(id_hex)
     print("port %d" % ref.port, flush=True)
     sys.stdin.read()          # until the test closes our stdin
@@ -288,10 +292,32 @@ class ProbeCase(InteropCase):
             self.sensor = s
         return s
 
-    def start_ref(self, host, node_id):
-        ref = RefProcess(host, node_id)
+    def start_ref(self, host, node_id, port=0, extra_fields=b""):
+        ref = RefProcess(host, node_id, port, extra_fields)
         self.addCleanup(ref.stop)
         return ref
+
+    def crawl(self, *args, timeout=30):
+        """`kaspa-sensor crawl` (one RequestAddresses per node); its lines."""
+        out = os.path.join(tempfile.mkdtemp(prefix="crawl_itest_"),
+                           "c.ndjson")
+        self.addCleanup(shutil.rmtree, os.path.dirname(out), True)
+        r = subprocess.run([harness.SENSOR, "crawl", "--out", out,
+                            "--crawl-allow-private", "--crawl-requests", "1",
+                            "--crawl-max-seconds", "20"] + list(args),
+                           capture_output=True, timeout=timeout,
+                           env={k: v for k, v in os.environ.items()
+                                if not k.startswith("SENSOR_")})
+        self.assertEqual(r.returncode, 0, r.stderr.decode(errors="replace"))
+        with open(out) as f:
+            return [json.loads(line) for line in f]
+
+    @staticmethod
+    def peers(lines):
+        keep = ("address", "reachable", "reason", "stage", "peer_id",
+                "user_agent", "replies")
+        return [{k: p.get(k) for k in keep} for p in lines
+                if p["type"] == "peer"]
 
     def start_listener(self, host, reply=None):
         lst = TcpListener(host, reply)
@@ -594,6 +620,32 @@ class Options(ProbeCase):
         self.assert_verdict(self.line(busy), "private", "all_timeout")
 
 
+class TopField(ProbeCase):
+    """A node whose every reply carries TOP_FIELD, a top-level field no
+    KaspadMessage has: the probe and the crawler still see its Version
+    and finish the handshake with it."""
+
+    def test_probe_verifies_it(self):
+        self.start_sensor()
+        src, node_id = "127.0.0.17", os.urandom(16)
+        ref = self.start_ref(src, node_id, extra_fields=TOP_FIELD)
+        rec = self.line(peer_once(self.sensor, src, node_id,
+                                  (ip_bytes(src), ref.port)))
+        target = "%s:%d" % (src, ref.port)
+        self.assert_verdict(rec, "public", "advertised_verified")
+        self.assert_attempts(rec, [(target, "advertised", "connected",
+                                    "verified")])
+
+    def test_crawl_reaches_it(self):
+        src, node_id = "127.0.0.18", os.urandom(16)
+        ref = self.start_ref(src, node_id, extra_fields=TOP_FIELD)
+        seed = "%s:%d" % (src, ref.port)
+        self.assertEqual(self.peers(self.crawl("--seed", seed)), [{
+            "address": seed, "reachable": True, "reason": "ok",
+            "stage": "ready", "peer_id": node_id.hex(),
+            "user_agent": REF_UA, "replies": 1}])
+
+
 class Load(ProbeCase):
     N = 200
     WORKERS = 16
@@ -660,6 +712,6 @@ class Load(ProbeCase):
 
 if __name__ == "__main__":
     if sys.argv[1:2] == ["--ref-server"]:
-        ref_server_main(*sys.argv[2:5])
+        ref_server_main(*sys.argv[2:6])
     else:
         unittest.main()

@@ -9,7 +9,6 @@ Figures (probe latency direct vs through the proxy) are printed for the
 README's "Probing through Tor / SOCKS5" section.
 """
 
-import json
 import os
 import shutil
 import socket
@@ -24,8 +23,8 @@ import unittest
 
 import harness
 import test_probe
-from test_probe import (ProbeCase, RefProcess, closed_port, ip_bytes,
-                        open_peer, peer_once)
+from test_probe import (ProbeCase, closed_port, ip_bytes, open_peer,
+                        peer_once)
 
 MICROSOCKS = shutil.which("microsocks")
 NETNS = test_probe.OwnNetns()
@@ -144,11 +143,6 @@ class Socks5Case(ProbeCase):
         p = Microsocks(**kw)
         self.addCleanup(p.stop)
         return p
-
-    def start_ref(self, host, node_id, port=0):
-        ref = RefProcess(host, node_id, port)
-        self.addCleanup(ref.stop)
-        return ref
 
 
 class ProbeViaSocks5(Socks5Case):
@@ -301,26 +295,6 @@ class ProbeViaSocks5(Socks5Case):
 
 
 class CrawlViaSocks5(Socks5Case):
-    def crawl(self, *args, timeout=30):
-        out = os.path.join(tempfile.mkdtemp(prefix="crawl_socks_"), "c.ndjson")
-        self.addCleanup(shutil.rmtree, os.path.dirname(out), True)
-        r = subprocess.run([harness.SENSOR, "crawl", "--out", out,
-                            "--crawl-allow-private", "--crawl-requests", "1",
-                            "--crawl-max-seconds", "20"] + list(args),
-                           capture_output=True, timeout=timeout,
-                           env={k: v for k, v in os.environ.items()
-                                if not k.startswith("SENSOR_")})
-        self.assertEqual(r.returncode, 0, r.stderr.decode(errors="replace"))
-        with open(out) as f:
-            return [json.loads(line) for line in f]
-
-    @staticmethod
-    def peers(lines):
-        keep = ("address", "reachable", "reason", "stage", "peer_id",
-                "user_agent", "replies")
-        return [{k: p.get(k) for k in keep} for p in lines
-                if p["type"] == "peer"]
-
     def test_crawl_through_proxy_same_as_direct(self):
         src, node_id = "127.0.0.31", os.urandom(16)
         ref = self.start_ref(src, node_id)

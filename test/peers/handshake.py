@@ -38,6 +38,8 @@ class PeerOptions:
     disable_relay_tx: bool = False
     request_addresses: bool = True
     ping: bool = True
+    extra_fields: bytes = b""        # raw top-level fields sent after
+                                     # every message (kp.with_fields)
     timeout: float = 5.0             # per awaited message
     end_timeout: float = 3.0         # waiting for the server to end the call
 
@@ -87,6 +89,9 @@ class Handshake:
                 raise PeerError("rejected: %r" % m.reject.reason)
             self.pending.append(m)
 
+    def send(self, msg):
+        self.t.send(kp.with_fields(msg, self.o.extra_fields))
+
     def version(self):
         o = self.o
         return kp.make_version(o.protocol_version, o.peer_id, o.user_agent,
@@ -96,19 +101,19 @@ class Handshake:
     def run(self):
         """The full dialer handshake and one round of each flow."""
         if self.o.order == "concurrent":
-            self.t.send(self.version())
+            self.send(self.version())
         self.r.sensor_version = self.expect("version").version
         if self.o.order == "wait":
-            self.t.send(self.version())
-        self.t.send(kp.simple("verack"))
+            self.send(self.version())
+        self.send(kp.simple("verack"))
         self.expect("verack")
-        self.t.send(kp.simple("ready"))
+        self.send(kp.simple("ready"))
         self.expect("ready")
         self.r.t_ready = time.monotonic()
         if self.o.request_addresses:
             req = kp.simple("requestAddresses")
             req.request_id = random.randint(1, 2**32 - 1)
-            self.t.send(req)
+            self.send(req)
             self.r.addresses = self.expect("addresses")
             if self.r.addresses.response_id != req.request_id:
                 raise PeerError("Addresses response_id %d != request_id %d"
@@ -117,7 +122,7 @@ class Handshake:
             self.r.ping_nonce = random.randint(1, 2**64 - 1)
             p = kp.simple("ping", nonce=self.r.ping_nonce)
             p.request_id = random.randint(1, 2**32 - 1)
-            self.t.send(p)
+            self.send(p)
             self.r.pong = self.expect("pong")
             if self.r.pong.pong.nonce != self.r.ping_nonce:
                 raise PeerError("Pong nonce %d != %d"

@@ -72,6 +72,25 @@ def simple(name, **fields):
     return m
 
 
+class RawMessage:
+    """Bytes both transports and RefServer send exactly as they are (they
+    only call SerializeToString)."""
+
+    def __init__(self, raw):
+        self.raw = raw
+
+    def SerializeToString(self):
+        return self.raw
+
+
+def with_fields(msg, fields):
+    """msg followed by fields: top-level fields encoded by hand, which our
+    proto lacks (a newer or forked protocol's)."""
+    if not fields:
+        return msg
+    return RawMessage(msg.SerializeToString() + fields)
+
+
 def frame(body, compress):
     """gRPC message framing: flag, 4-byte big-endian length, body."""
     if compress:

@@ -17,14 +17,17 @@ from . import kaspa_proto as kp
 class RefServer:
     def __init__(self, network="kaspa-mainnet", protocol_version=7,
                  version_wait=0.2, linger=0.3, user_agent="/ref:0.1/",
-                 host="127.0.0.1", gzip=True, port=0):
+                 host="127.0.0.1", gzip=True, port=0, extra_fields=b""):
         """gzip: compress replies, as real nodes do, when the dialer sent
-        grpc-accept-encoding: gzip (grpc-core sends identity otherwise)."""
+        grpc-accept-encoding: gzip (grpc-core sends identity otherwise).
+        extra_fields: raw top-level fields sent after every reply, as a
+        newer or forked protocol adds them."""
         self.network = network
         self.protocol_version = protocol_version
         self.version_wait = version_wait
         self.linger = linger
         self.user_agent = user_agent
+        self.extra_fields = extra_fields
         self.id = os.urandom(16)
         self.outcomes = []
         self.server = grpc.server(
@@ -34,7 +37,8 @@ class RefServer:
             "MessageStream": grpc.stream_stream_rpc_method_handler(
                 self._stream,
                 request_deserializer=kp.KaspadMessage.FromString,
-                response_serializer=lambda m: m.SerializeToString())})
+                response_serializer=lambda m: (
+                    m.SerializeToString() + self.extra_fields))})
         self.server.add_generic_rpc_handlers((handler,))
         self.port = self.server.add_insecure_port("%s:%d" % (host, port))
         self.server.start()

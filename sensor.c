@@ -4,6 +4,7 @@
  * and logs one NDJSON line per connection.  Single-threaded: everything
  * runs from loop_run().
  */
+#define _GNU_SOURCE        /* accept4, pipe2 */
 #include <errno.h>
 #include <fcntl.h>
 #include <netinet/in.h>

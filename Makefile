@@ -192,9 +192,16 @@ fuzz:
 fuzz-smoke:
 	@$(MAKE) -s $(FUZZ:%=fuzz-run-%) SECS=$(SMOKE_SECONDS)
 
+# The sensor itself under ASan/UBSan (glibc; it has the checked mem*
+# functions the shim supplies to musl): the robust tests that look for
+# memory errors run it.
+$(B)/asan/kaspa-sensor: $(filter-out fortify_shim.c,$(SRCS)) $(PROTO_C) $(wildcard *.h)
+	@mkdir -p $(@D)
+	$(TCC) $(TFLAGS) -o $@ $(filter %.c,$^) $(PROD_LIBS)
+
 # Fault and abuse tests (flood, slowloris, kill -9, rotation, disk full,
 # SIGTERM): loopback only; the disk-full test mounts a tmpfs (root).
-robust: kaspa-sensor
+robust: kaspa-sensor $(B)/asan/kaspa-sensor
 	/usr/bin/python3 test/robust/run_all.py
 
 # ---- fleet: the scratch image's root in a chroot (root only), and the

@@ -4,8 +4,10 @@
  * and logs one NDJSON line per connection.  Single-threaded: everything
  * runs from loop_run().
  */
+#define _GNU_SOURCE        /* accept4, pipe2 */
 #include <errno.h>
 #include <fcntl.h>
+#include <inttypes.h>
 #include <netinet/in.h>
 #include <signal.h>
 #include <stdio.h>
@@ -55,23 +57,16 @@ static void stop_listening(struct sensor *s)
 	s->n_listeners = 0;
 }
 
-static void on_signal_pipe(struct loop *l, int slot, short revents, void *ud)
+/* First signal: take no more work and write every pending line (peers,
+ * probes in flight), then give the exporter EXPORT_DRAIN_MS for what it
+ * has not shipped.  A second one while it drains stops now: the cursor
+ * keeps the place of what is left.  Later ones change nothing. */
+static void shut_down(struct sensor *s, int sig)
 {
-	struct sensor *s = ud;
-	unsigned char sigs[16];
-	ssize_t n = read(s->signal_fd, sigs, sizeof sigs);
-	(void)slot;
-	(void)revents;
-
-	for (ssize_t i = 0; i < n; i++) {
-		if (sigs[i] == SIGHUP) {
-			if (ndjson_reopen(&s->log) != 0)
-				fprintf(stderr, "kaspa-sensor: reopen %s: %s\n",
-				    s->log.path, strerror(errno));
-			continue;
-		}
+	switch (s->shutdown) {
+	case SHUTDOWN_NONE:
 		fprintf(stderr, "kaspa-sensor: signal %d: shutting down,"
-		    " %u connections open\n", sigs[i], s->n_peers);
+		    " %u connections open\n", sig, s->n_peers);
 		stop_listening(s);
 		peer_close_all(s);
 		prober_free(s->prober);   /* lines still waiting get written */
@@ -80,12 +75,41 @@ static void on_signal_pipe(struct loop *l, int slot, short revents, void *ud)
 		s->announcer = NULL;
 		metrics_server_free(s->metrics_srv);
 		s->metrics_srv = NULL;
-		if (s->exporter != NULL && !s->stopping)
+		if (s->exporter != NULL) {
+			s->shutdown = SHUTDOWN_DRAINING;
 			exporter_drain(s->exporter, EXPORT_DRAIN_MS);  /* then stops */
-		else
-			loop_stop(l);
-		s->stopping = 1;
+			return;
+		}
+		break;
+	case SHUTDOWN_DRAINING:
+		fprintf(stderr, "kaspa-sensor: signal %d again: stopping now,"
+		    " %" PRIu64 " log bytes not exported (the next start"
+		    " ships them)\n", sig,
+		    exporter_status(s->exporter)->lag_bytes);
+		break;
+	case SHUTDOWN_STOPPING:
 		return;
+	}
+	s->shutdown = SHUTDOWN_STOPPING;
+	loop_stop(&s->loop);
+}
+
+/* Every byte is one signal: two read at once count as two. */
+static void on_signal_pipe(struct loop *l, int slot, short revents, void *ud)
+{
+	struct sensor *s = ud;
+	unsigned char sigs[16];
+	ssize_t n = read(s->signal_fd, sigs, sizeof sigs);
+	(void)l;
+	(void)slot;
+	(void)revents;
+
+	for (ssize_t i = 0; i < n; i++) {
+		if (sigs[i] != SIGHUP)
+			shut_down(s, sigs[i]);
+		else if (ndjson_reopen(&s->log) != 0)
+			fprintf(stderr, "kaspa-sensor: reopen %s: %s\n",
+			    s->log.path, strerror(errno));
 	}
 }
 

@@ -18,6 +18,13 @@ struct prober;
 struct announcer;
 struct exporter;
 
+/* SIGTERM/SIGINT: the first drains, the second stops now (sensor.c). */
+enum shutdown_state {
+	SHUTDOWN_NONE,      /* running */
+	SHUTDOWN_DRAINING,  /* lines written; the exporter ships what is left */
+	SHUTDOWN_STOPPING,  /* the loop ends at this turn */
+};
+
 struct sensor {
 	const struct config *cfg;
 	struct loop loop;
@@ -38,7 +45,7 @@ struct sensor {
 	int listener_fd[CONFIG_LISTEN_MAX];
 	int signal_fd;                 /* self-pipe read end */
 	int signal_slot;
-	int stopping;
+	enum shutdown_state shutdown;
 };
 
 #endif

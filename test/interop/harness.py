@@ -15,7 +15,7 @@ REPO = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", ".."))
 BUILT = os.environ.get("KASPA_SENSOR", os.path.join(REPO, "kaspa-sensor"))
 
 
-def _private_copy(path):
+def private_copy(path):
     """The suite runs a copy, so a rebuild in the checkout during the run
     cannot swap the binary under it."""
     d = tempfile.mkdtemp(prefix="sensor_bin_")
@@ -29,7 +29,7 @@ def _private_copy(path):
     return dst
 
 
-SENSOR = _private_copy(BUILT)
+SENSOR = private_copy(BUILT)
 
 # Short timeouts so every failure path resolves within a few seconds.
 TIMING = {"version_wait_ms": 200, "stage_timeout_ms": 1500,
@@ -91,7 +91,7 @@ class Sensor:
     def __init__(self, *extra, sensor_id="itest", protocol_version=7,
                  network="kaspa-mainnet", user_agent="/kaspa-sensor:itest/",
                  timing=None, max_conns_per_ip=64, env=None,
-                 host="127.0.0.1"):
+                 host="127.0.0.1", binary=SENSOR):
         self.dir = tempfile.mkdtemp(prefix="sensor_itest_")
         if not os.environ.get("INTEROP_KEEP"):   # keep logs for debugging
             atexit.register(shutil.rmtree, self.dir, True)
@@ -109,7 +109,7 @@ class Sensor:
                  ("--user-agent", user_agent),
                  ("--protocol-version", protocol_version))
         listen = ("[%s]:%d" if ":" in host else "%s:%d") % (host, self.port)
-        self.argv = [SENSOR, "--listen", listen,
+        self.argv = [binary, "--listen", listen,
                      "--log", self.log]
         for flag, value in named:
             if value is not None:

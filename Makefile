@@ -20,7 +20,7 @@ PROTO_C  := $(GEN)/kaspa.pb.c
 
 SRCS     := sensor.c config.c loop.c ipmap.c addr.c peer.c probe.c client.c crawl.c report.c announce.c h2.c hpack.c inflate.c kaspa_pb.c ndjson.c metrics.c
 SRCS     += export.c http1.c tls.c dns.c pem.c jsonr.c jwt.c firestore.c fortify_shim.c
-SRCS     += dial.c socks5.c
+SRCS     += dial.c socks5.c decimal.c
 OBJS     := $(SRCS:%.c=$(B)/musl/%.o) $(B)/musl/kaspa.pb.o
 
 DEB_ARCH := $(shell dpkg --print-architecture)
@@ -116,20 +116,20 @@ test_h2_LIBS       := -lz
 test_kaspa_pb_DEPS := kaspa_pb.c $(PROTO_C)
 test_kaspa_pb_LIBS := $(PB_LIB)
 test_ndjson_DEPS   := ndjson.c
-test_http1_DEPS    := http1.c
+test_http1_DEPS    := http1.c decimal.c
 test_dns_DEPS      := dns.c
 test_socks5_DEPS   := socks5.c addr.c
-test_dial_DEPS     := dial.c socks5.c dns.c addr.c loop.c config.c
+test_dial_DEPS     := dial.c socks5.c dns.c addr.c loop.c config.c decimal.c
 test_jwt_DEPS      := jwt.c pem.c
 test_jwt_LIBS      := $(SSL_LIB)
 test_ipmap_DEPS    := ipmap.c
 test_addr_DEPS     := addr.c
-test_metrics_DEPS  := metrics.c config.c loop.c
+test_metrics_DEPS  := metrics.c config.c decimal.c loop.c
 test_loop_DEPS     := loop.c
-test_config_DEPS   := config.c
+test_config_DEPS   := config.c decimal.c
 # poll() wrapped: the test sees each timeout and injects EINTR/errors.
 test_loop_LIBS     := -Wl,--wrap=poll
-REPORT_DEPS        := report.c client.c dial.c socks5.c dns.c config.c addr.c loop.c h2.c hpack.c \
+REPORT_DEPS        := report.c client.c dial.c socks5.c dns.c config.c decimal.c addr.c loop.c h2.c hpack.c \
                       inflate.c kaspa_pb.c $(PROTO_C)
 test_report_DEPS   := $(REPORT_DEPS)
 test_report_LIBS   := $(PB_LIB) -lz
@@ -158,13 +158,13 @@ fuzz_inflate_LIBS  := -lz
 fuzz_kaspa_pb_DEPS := kaspa_pb.c $(PROTO_C)
 fuzz_kaspa_pb_LIBS := $(PB_LIB)
 fuzz_ndjson_DEPS   := ndjson.c
-fuzz_http1_DEPS    := http1.c
+fuzz_http1_DEPS    := http1.c decimal.c
 fuzz_dns_DEPS      := dns.c
 fuzz_socks5_DEPS   := socks5.c addr.c
 fuzz_jsonr_DEPS    := jsonr.c
 fuzz_h2_DEPS       := h2.c hpack.c inflate.c
-fuzz_config_DEPS   := config.c
-fuzz_metrics_DEPS  := metrics.c config.c loop.c
+fuzz_config_DEPS   := config.c decimal.c
+fuzz_metrics_DEPS  := metrics.c config.c decimal.c loop.c
 fuzz_config_RUN    := -close_fd_mask=3
 fuzz_report_DEPS   := $(REPORT_DEPS)
 fuzz_report_LIBS   := $(PB_LIB) -lz

@@ -3,13 +3,14 @@
 
 #include <arpa/inet.h>
 #include <ctype.h>
-#include <errno.h>
 #include <netinet/in.h>
 #include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
+
+#include "decimal.h"
 
 /* OPT_FLAG takes no value: it stores `min` in a bool.  OPT_SECRET is a
  * string whose value is never echoed (a URL may hold a key). */
@@ -182,20 +183,6 @@ static void set_defaults(struct config *c)
 	c->export_retry_max_ms = 30000;
 }
 
-/* 1 to 5 digits and nothing else: strtoul alone would take " 80", "+80"
- * and "-0". */
-static int parse_port(const char *s, uint16_t *port)
-{
-	size_t digits = strspn(s, "0123456789");
-	if (digits == 0 || digits > 5 || s[digits] != '\0')
-		return -1;
-	unsigned long p = strtoul(s, NULL, 10);
-	if (p > 65535)
-		return -1;
-	*port = (uint16_t)p;
-	return 0;
-}
-
 /* IPv6 only inside brackets, IPv4 only without: "::1:80" is ambiguous. */
 int parse_host_port(const char *s, struct listen_addr *out)
 {
@@ -203,7 +190,7 @@ int parse_host_port(const char *s, struct listen_addr *out)
 	const char *colon;
 	const char *host_start = s;
 	size_t host_len;
-	uint16_t port;
+	uint64_t port;
 	bool v6_host = s[0] == '[';
 
 	if (v6_host) {
@@ -220,7 +207,7 @@ int parse_host_port(const char *s, struct listen_addr *out)
 		host_len = (size_t)(colon - s);
 	}
 	if (host_len == 0 || host_len >= sizeof host ||
-	    parse_port(colon + 1, &port) != 0)
+	    decimal_parse(colon + 1, strlen(colon + 1), 0, 65535, &port) != 0)
 		return -1;
 	memcpy(host, host_start, host_len);
 	host[host_len] = '\0';
@@ -230,11 +217,11 @@ int parse_host_port(const char *s, struct listen_addr *out)
 	struct sockaddr_in6 *v6 = (struct sockaddr_in6 *)&out->sa;
 	if (!v6_host && inet_pton(AF_INET, host, &v4->sin_addr) == 1) {
 		v4->sin_family = AF_INET;
-		v4->sin_port = htons(port);
+		v4->sin_port = htons((uint16_t)port);
 		out->len = sizeof *v4;
 	} else if (v6_host && inet_pton(AF_INET6, host, &v6->sin6_addr) == 1) {
 		v6->sin6_family = AF_INET6;
-		v6->sin6_port = htons(port);
+		v6->sin6_port = htons((uint16_t)port);
 		out->len = sizeof *v6;
 	} else {
 		return -1;
@@ -256,17 +243,11 @@ static int apply(struct config *c, const struct option_def *o,
 			goto bad;
 		memcpy(field, value, strlen(value) + 1);
 		return 0;
-	case OPT_UINT: {
-		char *end;
-		errno = 0;
-		unsigned long long v = strtoull(value, &end, 10);
-		/* Digits only: strtoull would take " -1" as UINT64_MAX. */
-		if (errno != 0 || *end != '\0' ||
-		    !isdigit((unsigned char)value[0]) || v < o->min || v > o->max)
+	case OPT_UINT:
+		if (decimal_parse(value, strlen(value), o->min, o->max,
+		    (uint64_t *)(void *)field) != 0)
 			goto bad;
-		*(uint64_t *)(void *)field = v;
 		return 0;
-	}
 	case OPT_FLAG:
 		if (strcmp(value, "1") != 0 && strcmp(value, "true") != 0 &&
 		    strcmp(value, "yes") != 0)

@@ -12,6 +12,7 @@
 #include <time.h>
 
 #include "client.h"
+#include "decimal.h"
 #include "dial.h"
 #include "dns.h"
 #include "ipmap.h"
@@ -655,8 +656,6 @@ static int apply_opt(struct crawl_opts *o, const struct opt *d,
     const char *value)
 {
 	char *field = (char *)o + d->off;
-	char *end;
-	unsigned long long v;
 
 	switch (d->kind) {
 	case O_SEED:
@@ -674,13 +673,8 @@ static int apply_opt(struct crawl_opts *o, const struct opt *d,
 		*(const char **)(void *)field = value;
 		return 0;
 	case O_UINT:
-		errno = 0;
-		v = strtoull(value, &end, 10);
-		if (errno != 0 || *end != '\0' || value[0] == '\0' ||
-		    value[0] == '-' || v < d->min || v > d->max)
-			return -1;
-		*(uint64_t *)(void *)field = v;
-		return 0;
+		return decimal_parse(value, strlen(value), d->min, d->max,
+		    (uint64_t *)(void *)field);
 	}
 	return -1;
 }

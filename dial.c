@@ -15,6 +15,7 @@
 #include <unistd.h>
 
 #include "config.h"
+#include "decimal.h"
 
 #define DNS_TRY_MS 2000        /* per name server */
 
@@ -123,8 +124,7 @@ static int parse_proxy_addr(struct dial_proxy *p, const char *addr)
 	char name[DNS_NAME_MAX + 1];
 	struct dns_addrs found;
 	size_t name_len = colon ? (size_t)(colon - addr) : 0;
-	size_t digits = colon ? strspn(colon + 1, "0123456789") : 0;
-	unsigned long port = digits ? strtoul(colon + 1, NULL, 10) : 0;
+	uint64_t port;
 
 	snprintf(p->text, sizeof p->text, "%s", addr);
 	if (parse_host_port(addr, &a) == 0) {
@@ -132,8 +132,8 @@ static int parse_proxy_addr(struct dial_proxy *p, const char *addr)
 		p->len = a.len;
 		return 0;
 	}
-	if (name_len == 0 || name_len >= sizeof name || digits == 0 ||
-	    digits > 5 || colon[1 + digits] != '\0' || port == 0 || port > 65535)
+	if (name_len == 0 || name_len >= sizeof name ||
+	    decimal_parse(colon + 1, strlen(colon + 1), 1, 65535, &port) != 0)
 		return -1;
 	memcpy(name, addr, name_len);
 	name[name_len] = '\0';

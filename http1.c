@@ -5,6 +5,8 @@
 #include <string.h>
 #include <strings.h>
 
+#include "decimal.h"
+
 #define CHUNK_SIZE_DIGITS_MAX 15      /* < 2^60, no overflow */
 
 /* ---- URL ---- */
@@ -20,16 +22,9 @@ static bool copy_span(char *out, size_t cap, const char *p, size_t n)
 
 static int parse_port(const char *p, size_t n, uint16_t *port)
 {
-	unsigned v = 0;
+	uint64_t v;
 
-	if (n == 0 || n > 5)
-		return -1;
-	for (size_t i = 0; i < n; i++) {
-		if (p[i] < '0' || p[i] > '9')
-			return -1;
-		v = v * 10 + (unsigned)(p[i] - '0');
-	}
-	if (v == 0 || v > 65535)
+	if (decimal_parse(p, n, 1, 65535, &v) != 0)
 		return -1;
 	*port = (uint16_t)v;
 	return 0;
@@ -162,24 +157,6 @@ int http1_check_headers(const char *block, size_t len)
 
 /* ---- response ---- */
 
-static bool parse_decimal(const char *p, size_t n, uint64_t max,
-    uint64_t *out)
-{
-	uint64_t v = 0;
-
-	if (n == 0)
-		return false;
-	for (size_t i = 0; i < n; i++) {
-		if (p[i] < '0' || p[i] > '9')
-			return false;
-		v = v * 10 + (uint64_t)(p[i] - '0');
-		if (v > max)
-			return false;
-	}
-	*out = v;
-	return true;
-}
-
 /* "HTTP/1.x SSS[ reason]" */
 static int parse_status_line(const char *p, size_t n, int *status)
 {
@@ -187,7 +164,7 @@ static int parse_status_line(const char *p, size_t n, int *status)
 
 	if (n < 12 || memcmp(p, "HTTP/1.", 7) != 0 ||
 	    (p[7] != '0' && p[7] != '1') || p[8] != ' ' ||
-	    !parse_decimal(p + 9, 3, 999, &v) || v < 100 ||
+	    decimal_parse(p + 9, 3, 100, 999, &v) != 0 ||
 	    (n > 12 && p[12] != ' '))
 		return -1;
 	for (size_t i = 12; i < n; i++)
@@ -228,7 +205,7 @@ static int apply_header(const char *line, size_t n, struct http1_response *r)
 	header_value(line, n, &v, &vn);
 	if (name_is(line, "content-length")) {
 		uint64_t cl;
-		if (!parse_decimal(v, vn, HTTP1_CONTENT_LENGTH_MAX, &cl) ||
+		if (decimal_parse(v, vn, 0, HTTP1_CONTENT_LENGTH_MAX, &cl) != 0 ||
 		    (r->content_length >= 0 && (uint64_t)r->content_length != cl))
 			return -1;
 		r->content_length = (int64_t)cl;

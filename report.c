@@ -7,9 +7,11 @@
 #include <time.h>
 
 #include "client.h"
+#include "decimal.h"
 
 #define STR_MAX ADDR_TEXT_MAX  /* longest string member we keep */
 #define DEPTH_MAX 16           /* nesting of skipped values */
+#define UNIX_SECONDS_MAX 999999999999ull   /* 12 digits */
 
 /* ---- a small JSON reader for one object per line ---- */
 
@@ -256,14 +258,14 @@ static int64_t days_from_civil(int64_t y, int64_t m, int64_t d)
 	return era * 146097 + doe - 719468;
 }
 
-static bool digits(const char *s, size_t n, int64_t *v)
+/* A fixed-width field of digits, e.g. the month at s[5..7). */
+static bool field(const char *s, size_t width, uint64_t max, int64_t *v)
 {
-	*v = 0;
-	for (size_t i = 0; i < n; i++) {
-		if (s[i] < '0' || s[i] > '9')
-			return false;
-		*v = *v * 10 + (s[i] - '0');
-	}
+	uint64_t u;
+
+	if (decimal_parse(s, width, 0, max, &u) != 0)
+		return false;
+	*v = (int64_t)u;
 	return true;
 }
 
@@ -271,17 +273,16 @@ int report_parse_time(const char *s, size_t len, int64_t *ms)
 {
 	int64_t y, mo, d, h, mi, sec, v;
 
-	if (len > 0 && len <= 12 && digits(s, len, &v)) {
+	if (field(s, len, UNIX_SECONDS_MAX, &v)) {
 		*ms = v * 1000;
 		return 0;
 	}
 	if (len < 20 || s[4] != '-' || s[7] != '-' || s[10] != 'T' ||
 	    s[13] != ':' || s[16] != ':' || s[len - 1] != 'Z' ||
-	    !digits(s, 4, &y) || !digits(s + 5, 2, &mo) ||
-	    !digits(s + 8, 2, &d) || !digits(s + 11, 2, &h) ||
-	    !digits(s + 14, 2, &mi) || !digits(s + 17, 2, &sec) ||
-	    mo < 1 || mo > 12 || d < 1 || d > 31 || h > 23 || mi > 59 ||
-	    sec > 60)
+	    !field(s, 4, 9999, &y) || !field(s + 5, 2, 12, &mo) ||
+	    !field(s + 8, 2, 31, &d) || !field(s + 11, 2, 23, &h) ||
+	    !field(s + 14, 2, 59, &mi) || !field(s + 17, 2, 60, &sec) ||
+	    mo < 1 || d < 1)
 		return -1;
 	int64_t frac_ms = 0;
 	size_t i = 19;

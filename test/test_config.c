@@ -1,7 +1,8 @@
 /* test_config.c - options: defaults, SENSOR_* environment, flags winning
  * over it, both flag spellings, listen lists, boolean flags, every kind of
- * bad input (one stderr line, CONFIG_EXIT_USAGE), --help / --version, and
- * parse_host_port.  config.c prints to stdout/stderr: each config_load runs
+ * bad input (one stderr line, CONFIG_EXIT_USAGE), --help / --version,
+ * parse_host_port, and the one number rule of every command line
+ * (decimal_parse) on hostile text.  config.c prints to stdout/stderr: each config_load runs
  * with fds 1 and 2 pointed at temp files, whose text the tests check. */
 #include <stdarg.h>
 #include <stddef.h>
@@ -17,6 +18,7 @@
 #include <unistd.h>
 
 #include "config.h"
+#include "decimal.h"
 
 #define ARGS_MAX 32
 #define OUT_MAX 65536
@@ -440,6 +442,75 @@ static void test_help_and_version(void **state)
 	assert_string_equal(err_text, "");
 }
 
+/* ---- decimal_parse: the number rule of every command line ---- */
+
+static int parse_text(const char *s, uint64_t min, uint64_t max, uint64_t *v)
+{
+	return decimal_parse(s, strlen(s), min, max, v);
+}
+
+static void test_decimal_good(void **state)
+{
+	static const struct {
+		const char *in;
+		uint64_t v;
+	} good[] = {
+		{ "0", 0 }, { "7", 7 }, { "0080", 80 }, { "00000000000000000000001", 1 },
+		{ "4294967296", 4294967296ull },
+		{ "18446744073709551615", UINT64_MAX },
+	};
+	(void)state;
+	for (size_t i = 0; i < sizeof good / sizeof good[0]; i++) {
+		uint64_t v = 12345;
+		if (parse_text(good[i].in, 0, UINT64_MAX, &v) != 0)
+			fail_msg("refused '%s'", good[i].in);
+		assert_int_equal(v, good[i].v);
+	}
+}
+
+static void test_decimal_hostile(void **state)
+{
+	static const char *const bad[] = {
+		"", " ", "1 ", " 1", "\t1", "1\n", "+1", "-1", "-0", "+0", " -1",
+		"0x10", "0X10", "1e3", "1E3", "1.0", "1.", ".5", "1,000", "1_000",
+		"10ms", "10s", "5k", "1K", "inf", "nan", "one",
+		"\xd9\xa1",                 /* ARABIC-INDIC DIGIT ONE */
+		"\xef\xbc\x95",             /* FULLWIDTH DIGIT FIVE */
+		"18446744073709551616",     /* UINT64_MAX + 1 */
+		"18446744073709551620", "99999999999999999999999999",
+		"184467440737095516150",
+	};
+	(void)state;
+	for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+		uint64_t v = 12345;
+		if (parse_text(bad[i], 0, UINT64_MAX, &v) == 0)
+			fail_msg("accepted '%s'", bad[i]);
+		assert_int_equal(v, 12345);     /* left alone */
+	}
+	/* A NUL inside the counted bytes is no digit; len bounds the read. */
+	uint64_t v = 0;
+	assert_int_equal(decimal_parse("12\0003", 4, 0, UINT64_MAX, &v), -1);
+	assert_int_equal(decimal_parse("12345", 2, 0, UINT64_MAX, &v), 0);
+	assert_int_equal(v, 12);
+}
+
+static void test_decimal_range(void **state)
+{
+	uint64_t v = 0;
+	(void)state;
+	assert_int_equal(parse_text("10", 10, 20, &v), 0);
+	assert_int_equal(v, 10);
+	assert_int_equal(parse_text("20", 10, 20, &v), 0);
+	assert_int_equal(v, 20);
+	assert_int_equal(parse_text("9", 10, 20, &v), -1);
+	assert_int_equal(parse_text("21", 10, 20, &v), -1);
+	assert_int_equal(parse_text("0000021", 10, 20, &v), -1);
+	assert_int_equal(v, 20);
+	assert_int_equal(parse_text("65535", 1, 65535, &v), 0);
+	assert_int_equal(parse_text("65536", 1, 65535, &v), -1);
+	assert_int_equal(parse_text("0", 1, 65535, &v), -1);
+}
+
 /* ---- parse_host_port ---- */
 
 static void test_parse_host_port_good(void **state)
@@ -455,6 +526,7 @@ static void test_parse_host_port_good(void **state)
 		{ "0.0.0.0:0", AF_INET, "0.0.0.0", 0 },
 		{ "255.255.255.255:65535", AF_INET, "255.255.255.255", 65535 },
 		{ "127.0.0.1:00080", AF_INET, "127.0.0.1", 80 },
+		{ "127.0.0.1:0000080", AF_INET, "127.0.0.1", 80 },
 		{ "[::1]:16111", AF_INET6, "::1", 16111 },
 		{ "[::]:1", AF_INET6, "::", 1 },
 		{ "[2001:db8::1]:65535", AF_INET6, "2001:db8::1", 65535 },
@@ -509,6 +581,9 @@ int main(void)
 		T(test_bad_strings),
 		T(test_bad_words),
 		T(test_help_and_version),
+		T(test_decimal_good),
+		T(test_decimal_hostile),
+		T(test_decimal_range),
 		T(test_parse_host_port_good),
 		T(test_parse_host_port_bad),
 #undef T

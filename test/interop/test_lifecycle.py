@@ -5,6 +5,7 @@ import os
 import signal
 import socket
 import subprocess
+import tempfile
 import threading
 import time
 import unittest
@@ -188,6 +189,21 @@ class Cli(unittest.TestCase):
             p = self.run_sensor(*args)
             self.assertEqual(p.returncode, 2, args)
             self.assertEqual(len(p.stderr.strip().splitlines()), 1, args)
+
+    def test_crawl_numbers_follow_the_sensors_rule(self):
+        """crawl refuses a sign, a blank or a suffix as the sensor does
+        (it used to take "+5" and " 5")."""
+        with tempfile.TemporaryDirectory() as d:
+            out = os.path.join(d, "crawl.ndjson")
+            for value in ("+5", " 5", "5 ", "-0", "0x5", "5ms", ""):
+                p = self.run_sensor("crawl", "--out", out, "--seed",
+                                    "127.0.0.1:1", "--crawl-allow-private",
+                                    "--crawl-max-seconds", "2",
+                                    "--crawl-concurrency", value)
+                self.assertEqual(p.returncode, 2, repr(value))
+                self.assertIn(b"invalid value for --crawl-concurrency",
+                              p.stderr, repr(value))
+            self.assertFalse(os.path.exists(out))
 
     def test_env_and_flag_precedence(self):
         sensor = Sensor(user_agent=None, sensor_id="from-flag",

@@ -118,21 +118,20 @@ test_kaspa_pb_LIBS := $(PB_LIB)
 test_ndjson_DEPS   := ndjson.c
 test_http1_DEPS    := http1.c decimal.c
 test_dns_DEPS      := dns.c
-test_socks5_DEPS   := socks5.c addr.c
-test_dial_DEPS     := dial.c socks5.c dns.c addr.c loop.c config.c decimal.c
+test_socks5_DEPS   := socks5.c addr.c decimal.c
+test_dial_DEPS     := dial.c socks5.c dns.c addr.c decimal.c loop.c
 test_jwt_DEPS      := jwt.c pem.c
 test_jwt_LIBS      := $(SSL_LIB)
 test_ipmap_DEPS    := ipmap.c
-test_addr_DEPS     := addr.c
-test_metrics_DEPS  := metrics.c config.c decimal.c loop.c
+test_addr_DEPS     := addr.c decimal.c
+test_metrics_DEPS  := metrics.c addr.c decimal.c loop.c
 test_loop_DEPS     := loop.c
-test_config_DEPS   := config.c decimal.c
+test_config_DEPS   := config.c addr.c decimal.c
 # poll() wrapped: the test sees each timeout and injects EINTR/errors.
 test_loop_LIBS     := -Wl,--wrap=poll
-REPORT_DEPS        := report.c client.c dial.c socks5.c dns.c config.c decimal.c addr.c loop.c h2.c hpack.c \
-                      inflate.c kaspa_pb.c $(PROTO_C)
+# report reads logs offline: no socket, loop or protocol code.
+REPORT_DEPS        := report.c addr.c decimal.c
 test_report_DEPS   := $(REPORT_DEPS)
-test_report_LIBS   := $(PB_LIB) -lz
 
 .SECONDEXPANSION:
 $(B)/test/test_%: test/test_%.c $$(test_%_DEPS) $(wildcard *.h) $(PROTO_C)
@@ -160,14 +159,13 @@ fuzz_kaspa_pb_LIBS := $(PB_LIB)
 fuzz_ndjson_DEPS   := ndjson.c
 fuzz_http1_DEPS    := http1.c decimal.c
 fuzz_dns_DEPS      := dns.c
-fuzz_socks5_DEPS   := socks5.c addr.c
+fuzz_socks5_DEPS   := socks5.c addr.c decimal.c
 fuzz_jsonr_DEPS    := jsonr.c
 fuzz_h2_DEPS       := h2.c hpack.c inflate.c
-fuzz_config_DEPS   := config.c decimal.c
-fuzz_metrics_DEPS  := metrics.c config.c decimal.c loop.c
+fuzz_config_DEPS   := config.c addr.c decimal.c
+fuzz_metrics_DEPS  := metrics.c addr.c decimal.c loop.c
 fuzz_config_RUN    := -close_fd_mask=3
 fuzz_report_DEPS   := $(REPORT_DEPS)
-fuzz_report_LIBS   := $(PB_LIB) -lz
 FUZZ_SECONDS ?= 60
 SMOKE_SECONDS ?= 4
 SEEDS    := $(B)/fuzz/seeds

@@ -6,6 +6,8 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "decimal.h"
+
 static const uint8_t v4_mapped_prefix[12] = { 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
 	0xff, 0xff };
 
@@ -71,6 +73,63 @@ void addr_text(const struct ip_key *k, uint32_t port, char *out, size_t cap)
 	addr_ip_text(k, ip, sizeof ip);
 	snprintf(out, cap, addr_is_v4(k) ? "%s:%u" : "[%s]:%u", ip,
 	    (unsigned)port);
+}
+
+/* IPv6 only inside brackets, IPv4 only without: "::1:80" is ambiguous. */
+int parse_host_port(const char *s, struct listen_addr *out)
+{
+	char host[64];
+	const char *colon;
+	const char *host_start = s;
+	size_t host_len;
+	uint64_t port;
+	bool v6_host = s[0] == '[';
+
+	if (v6_host) {
+		const char *close = strchr(s, ']');
+		if (close == NULL || close[1] != ':')
+			return -1;
+		host_start = s + 1;
+		host_len = (size_t)(close - host_start);
+		colon = close + 1;
+	} else {
+		colon = strrchr(s, ':');
+		if (colon == NULL)
+			return -1;
+		host_len = (size_t)(colon - s);
+	}
+	if (host_len == 0 || host_len >= sizeof host ||
+	    decimal_parse(colon + 1, strlen(colon + 1), 0, 65535, &port) != 0)
+		return -1;
+	memcpy(host, host_start, host_len);
+	host[host_len] = '\0';
+
+	memset(out, 0, sizeof *out);
+	struct sockaddr_in *v4 = (struct sockaddr_in *)&out->sa;
+	struct sockaddr_in6 *v6 = (struct sockaddr_in6 *)&out->sa;
+	if (!v6_host && inet_pton(AF_INET, host, &v4->sin_addr) == 1) {
+		v4->sin_family = AF_INET;
+		v4->sin_port = htons((uint16_t)port);
+		out->len = sizeof *v4;
+	} else if (v6_host && inet_pton(AF_INET6, host, &v6->sin6_addr) == 1) {
+		v6->sin6_family = AF_INET6;
+		v6->sin6_port = htons((uint16_t)port);
+		out->len = sizeof *v6;
+	} else {
+		return -1;
+	}
+	snprintf(out->text, sizeof out->text, "%s", s);
+	return 0;
+}
+
+int addr_parse(const char *text, struct ip_key *ip, uint16_t *port)
+{
+	struct listen_addr a;
+
+	if (parse_host_port(text, &a) != 0)
+		return -1;
+	*port = addr_from_sockaddr(ip, &a.sa);
+	return 0;
 }
 
 struct prefix {

@@ -167,7 +167,7 @@ static int add_peer_list(struct announcer *a, const char *list)
 	    t = strtok_r(NULL, ",", &save)) {
 		struct ip_key ip;
 		uint16_t port;
-		if (client_parse_address(t, &ip, &port) != 0) {
+		if (addr_parse(t, &ip, &port) != 0) {
 			fprintf(stderr, "kaspa-sensor: %s: bad peer '%s' (IP:PORT"
 			    " only: DNS names are not resolved yet)\n", __func__, t);
 			return -1;

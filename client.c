@@ -58,16 +58,6 @@ const char *client_stage_name(enum client_stage s)
 	return stage_names[s];
 }
 
-int client_parse_address(const char *text, struct ip_key *ip, uint16_t *port)
-{
-	struct listen_addr a;
-
-	if (parse_host_port(text, &a) != 0)
-		return -1;
-	*port = addr_from_sockaddr(ip, &a.sa);
-	return 0;
-}
-
 static void reach(struct client *c, enum client_stage s)
 {
 	if (s > c->r.stage)

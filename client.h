@@ -114,8 +114,4 @@ void client_abort(struct client *c);
 
 const char *client_stage_name(enum client_stage s);
 
-/* "1.2.3.4:16111" or "[2001:db8::1]:16111" (IP literals only) to an IP key
- * and port; -1 if it is not one. */
-int client_parse_address(const char *text, struct ip_key *ip, uint16_t *port);
-
 #endif

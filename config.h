@@ -4,17 +4,12 @@
 
 #include <stdbool.h>
 #include <stdint.h>
-#include <sys/socket.h>
+
+#include "addr.h"
 
 #define CONFIG_LISTEN_MAX 8
 #define CONFIG_STR_MAX 256
 #define SENSOR_VERSION "0.1.0"
-
-struct listen_addr {
-	struct sockaddr_storage sa;
-	socklen_t len;
-	char text[64];
-};
 
 struct config {
 	struct listen_addr listen[CONFIG_LISTEN_MAX];
@@ -78,8 +73,5 @@ enum config_result { CONFIG_RUN, CONFIG_EXIT_OK, CONFIG_EXIT_USAGE };
 /* Defaults, then SENSOR_* environment, then argv (flags win).  Prints
  * --help / --version / a one-line error itself. */
 enum config_result config_load(struct config *c, int argc, char **argv);
-
-/* Parse "1.2.3.4:16111", "[::1]:16111" or "[::]:16111". */
-int parse_host_port(const char *s, struct listen_addr *out);
 
 #endif

@@ -644,7 +644,7 @@ static void crawl_usage(FILE *f)
 static int add_address_opt(struct watch *list, unsigned *n, unsigned cap,
     const char *value)
 {
-	if (*n >= cap || client_parse_address(value, &list[*n].ip,
+	if (*n >= cap || addr_parse(value, &list[*n].ip,
 	    &list[*n].port) != 0)
 		return -1;
 	addr_text(&list[*n].ip, list[*n].port, list[*n].text, ADDR_TEXT_MAX);

@@ -14,7 +14,7 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "config.h"
+#include "addr.h"
 #include "decimal.h"
 
 #define DNS_TRY_MS 2000        /* per name server */

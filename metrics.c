@@ -14,7 +14,7 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "config.h"
+#include "addr.h"
 
 #define OTHER "other"
 #define ACCEPT_BURST 16

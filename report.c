@@ -6,7 +6,6 @@
 #include <string.h>
 #include <time.h>
 
-#include "client.h"
 #include "decimal.h"
 
 #define STR_MAX ADDR_TEXT_MAX  /* longest string member we keep */
@@ -531,7 +530,7 @@ int report_init(struct report *r, const char *const *watch, unsigned n,
 	for (unsigned w = 0; w < n; w++) {
 		struct ip_key ip;
 		uint16_t port;
-		if (client_parse_address(watch[w], &ip, &port) != 0)
+		if (addr_parse(watch[w], &ip, &port) != 0)
 			return -1;
 		addr_text(&ip, port, r->watch[w], ADDR_TEXT_MAX);
 		cell_init(&r->total[w]);

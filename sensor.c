@@ -293,7 +293,7 @@ static int start_announcer(struct sensor *s)
 
 	if (!c->announce)
 		return 0;
-	if (client_parse_address(c->external_address, &ac.external,
+	if (addr_parse(c->external_address, &ac.external,
 	    &ac.external_port) != 0) {
 		fprintf(stderr, "kaspa-sensor: %s: --announce needs"
 		    " --external-address IP:PORT\n", __func__);

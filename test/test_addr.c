@@ -1,6 +1,8 @@
 /* test_addr.c - IP keys: routable vs bogon (both edges of every special
  * block and the addresses just outside), IPv4-mapped handling, text forms,
- * socket address round trips, NetAddress byte lengths, network ports. */
+ * socket address round trips, NetAddress byte lengths, IP:PORT text
+ * (parse_host_port, addr_parse) on good and hostile input, network
+ * ports. */
 #include <stdarg.h>
 #include <stddef.h>
 #include <setjmp.h>
@@ -377,6 +379,108 @@ static void test_sockaddr_round_trip(void **state)
 	assert_memory_equal(&back, &sa, sizeof(struct sockaddr_in6));
 }
 
+/* ---- parsing IP:PORT text ---- */
+
+/* The socket address's own family, IP text (inet_ntop) and port. */
+static void check_parsed(const struct listen_addr *a, int family,
+    const char *ip, uint16_t port)
+{
+	const struct sockaddr_in *v4 = (const void *)&a->sa;
+	const struct sockaddr_in6 *v6 = (const void *)&a->sa;
+	char text[INET6_ADDRSTRLEN];
+
+	assert_int_equal(a->sa.ss_family, family);
+	assert_int_equal(a->len, family == AF_INET ? sizeof *v4 : sizeof *v6);
+	inet_ntop(family, family == AF_INET ? (const void *)&v4->sin_addr :
+	    (const void *)&v6->sin6_addr, text, sizeof text);
+	assert_string_equal(text, ip);
+	assert_int_equal(ntohs(family == AF_INET ? v4->sin_port :
+	    v6->sin6_port), port);
+}
+
+static void test_parse_host_port_good(void **state)
+{
+	(void)state;
+	static const struct {
+		const char *in;
+		int family;
+		const char *ip;
+		uint16_t port;
+	} good[] = {
+		{ "1.2.3.4:16111", AF_INET, "1.2.3.4", 16111 },
+		{ "0.0.0.0:0", AF_INET, "0.0.0.0", 0 },
+		{ "255.255.255.255:65535", AF_INET, "255.255.255.255", 65535 },
+		{ "127.0.0.1:00080", AF_INET, "127.0.0.1", 80 },
+		{ "127.0.0.1:0000080", AF_INET, "127.0.0.1", 80 },
+		{ "[::1]:16111", AF_INET6, "::1", 16111 },
+		{ "[::]:1", AF_INET6, "::", 1 },
+		{ "[2001:db8::1]:65535", AF_INET6, "2001:db8::1", 65535 },
+		{ "[::ffff:1.2.3.4]:80", AF_INET6, "::ffff:1.2.3.4", 80 },
+		{ "[ffff:ffff:ffff:ffff:ffff:ffff:ffff:ffff]:65535", AF_INET6,
+		  "ffff:ffff:ffff:ffff:ffff:ffff:ffff:ffff", 65535 },
+	};
+	for (size_t i = 0; i < sizeof good / sizeof good[0]; i++) {
+		struct listen_addr a;
+		if (parse_host_port(good[i].in, &a) != 0)
+			fail_msg("refused '%s'", good[i].in);
+		check_parsed(&a, good[i].family, good[i].ip, good[i].port);
+		assert_string_equal(a.text, good[i].in);
+	}
+}
+
+/* Refused by both parsers. */
+static void test_parse_host_port_bad(void **state)
+{
+	(void)state;
+	static const char *const bad[] = {
+		"", ":", ":80", "1.2.3.4", "1.2.3.4:", "1.2.3.4:65536",
+		"1.2.3.4:99999", "1.2.3.4:123456", "1.2.3.4:-1", "1.2.3.4:-0",
+		"1.2.3.4:+80", "1.2.3.4: 80", "1.2.3.4:80 ", "1.2.3.4:0x50",
+		"1.2.3.4:80a", "1.2.3.4::80", "1.2.3:80", "1.2.3.4.5:80",
+		"256.0.0.1:80", " 1.2.3.4:80", "localhost:80", "example.com:80",
+		/* IPv6 needs its brackets, and they hold IPv6 only. */
+		"::1:80", "2001:db8::1:80", "::", "[::1:80", "::1]:80",
+		"[::1]80", "[::1]", "[::1]:", "[]:80", "[1.2.3.4]:80",
+		"[::1]:65536", "[::1]:+1", "[::1]:1:2", "[[::1]]:80",
+		"[fe80::1%eth0]:80", "[::1] :80",
+		"[0000000000000000000000000000000000000000000000000000000000001]:1",
+	};
+	for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+		struct listen_addr a;
+		struct ip_key k;
+		uint16_t port = 7;
+		memset(&a, 0, sizeof a);
+		if (parse_host_port(bad[i], &a) == 0)
+			fail_msg("accepted '%s'", bad[i]);
+		if (addr_parse(bad[i], &k, &port) == 0)
+			fail_msg("addr_parse accepted '%s'", bad[i]);
+		assert_int_equal(port, 7);
+	}
+}
+
+/* addr_parse gives the key every other module compares: an IPv4 address
+ * is the same key however it was written. */
+static void test_addr_parse_keys(void **state)
+{
+	struct ip_key k, mapped;
+	uint16_t port, port2;
+	char text[ADDR_TEXT_MAX];
+	(void)state;
+
+	assert_int_equal(addr_parse("1.2.3.4:16111", &k, &port), 0);
+	assert_int_equal(port, 16111);
+	assert_true(addr_is_v4(&k));
+	assert_int_equal(addr_parse("[::ffff:1.2.3.4]:16111", &mapped, &port2),
+	    0);
+	assert_memory_equal(&k, &mapped, sizeof k);
+	addr_text(&mapped, port2, text, sizeof text);
+	assert_string_equal(text, "1.2.3.4:16111");
+	assert_int_equal(addr_parse("[2001:DB8::0:7]:0", &k, &port), 0);
+	assert_int_equal(port, 0);
+	addr_text(&k, port, text, sizeof text);
+	assert_string_equal(text, "[2001:db8::7]:0");
+}
+
 /* ---- networks ---- */
 
 static void test_network_default_port(void **state)
@@ -414,6 +518,9 @@ int main(void)
 		cmocka_unit_test(test_text_short_buffer),
 		cmocka_unit_test(test_from_bytes_lengths),
 		cmocka_unit_test(test_sockaddr_round_trip),
+		cmocka_unit_test(test_parse_host_port_good),
+		cmocka_unit_test(test_parse_host_port_bad),
+		cmocka_unit_test(test_addr_parse_keys),
 		cmocka_unit_test(test_network_default_port),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -1,8 +1,8 @@
 /* test_config.c - options: defaults, SENSOR_* environment, flags winning
  * over it, both flag spellings, listen lists, boolean flags, every kind of
  * bad input (one stderr line, CONFIG_EXIT_USAGE), --help / --version,
- * parse_host_port, and the one number rule of every command line
- * (decimal_parse) on hostile text.  config.c prints to stdout/stderr: each config_load runs
+ * and the one number rule of every command line (decimal_parse) on
+ * hostile text.  config.c prints to stdout/stderr: each config_load runs
  * with fds 1 and 2 pointed at temp files, whose text the tests check. */
 #include <stdarg.h>
 #include <stddef.h>
@@ -511,63 +511,6 @@ static void test_decimal_range(void **state)
 	assert_int_equal(parse_text("0", 1, 65535, &v), -1);
 }
 
-/* ---- parse_host_port ---- */
-
-static void test_parse_host_port_good(void **state)
-{
-	(void)state;
-	static const struct {
-		const char *in;
-		int family;
-		const char *ip;
-		uint16_t port;
-	} good[] = {
-		{ "1.2.3.4:16111", AF_INET, "1.2.3.4", 16111 },
-		{ "0.0.0.0:0", AF_INET, "0.0.0.0", 0 },
-		{ "255.255.255.255:65535", AF_INET, "255.255.255.255", 65535 },
-		{ "127.0.0.1:00080", AF_INET, "127.0.0.1", 80 },
-		{ "127.0.0.1:0000080", AF_INET, "127.0.0.1", 80 },
-		{ "[::1]:16111", AF_INET6, "::1", 16111 },
-		{ "[::]:1", AF_INET6, "::", 1 },
-		{ "[2001:db8::1]:65535", AF_INET6, "2001:db8::1", 65535 },
-		{ "[::ffff:1.2.3.4]:80", AF_INET6, "::ffff:1.2.3.4", 80 },
-		{ "[ffff:ffff:ffff:ffff:ffff:ffff:ffff:ffff]:65535", AF_INET6,
-		  "ffff:ffff:ffff:ffff:ffff:ffff:ffff:ffff", 65535 },
-	};
-	for (size_t i = 0; i < sizeof good / sizeof good[0]; i++) {
-		struct listen_addr a;
-		if (parse_host_port(good[i].in, &a) != 0)
-			fail_msg("refused '%s'", good[i].in);
-		cfg.listen[0] = a;
-		check_listen(0, good[i].family, good[i].ip, good[i].port);
-		assert_string_equal(a.text, good[i].in);
-	}
-}
-
-static void test_parse_host_port_bad(void **state)
-{
-	(void)state;
-	static const char *const bad[] = {
-		"", ":", ":80", "1.2.3.4", "1.2.3.4:", "1.2.3.4:65536",
-		"1.2.3.4:99999", "1.2.3.4:123456", "1.2.3.4:-1", "1.2.3.4:-0",
-		"1.2.3.4:+80", "1.2.3.4: 80", "1.2.3.4:80 ", "1.2.3.4:0x50",
-		"1.2.3.4:80a", "1.2.3.4::80", "1.2.3:80", "1.2.3.4.5:80",
-		"256.0.0.1:80", " 1.2.3.4:80", "localhost:80", "example.com:80",
-		/* IPv6 needs its brackets, and they hold IPv6 only. */
-		"::1:80", "2001:db8::1:80", "::", "[::1:80", "::1]:80",
-		"[::1]80", "[::1]", "[::1]:", "[]:80", "[1.2.3.4]:80",
-		"[::1]:65536", "[::1]:+1", "[::1]:1:2", "[[::1]]:80",
-		"[fe80::1%eth0]:80", "[::1] :80",
-		"[0000000000000000000000000000000000000000000000000000000000001]:1",
-	};
-	for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
-		struct listen_addr a;
-		memset(&a, 0, sizeof a);
-		if (parse_host_port(bad[i], &a) == 0)
-			fail_msg("accepted '%s'", bad[i]);
-	}
-}
-
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -584,8 +527,6 @@ int main(void)
 		T(test_decimal_good),
 		T(test_decimal_hostile),
 		T(test_decimal_range),
-		T(test_parse_host_port_good),
-		T(test_parse_host_port_bad),
 #undef T
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);

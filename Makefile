@@ -107,7 +107,7 @@ TFLAGS   := $(CSTD) $(WARN) -g -O1 -fsanitize=address,undefined \
             -fno-sanitize-recover=all $(PB_DEFS) -I. -I$(GEN)
 
 UNIT     := hpack inflate h2 kaspa_pb ndjson ipmap addr report metrics loop config \
-            http1 dns jwt socks5 dial
+            http1 dns jwt socks5 dial jsonr
 test_hpack_DEPS    := hpack.c
 test_inflate_DEPS  := inflate.c
 test_inflate_LIBS  := -lz
@@ -117,6 +117,7 @@ test_kaspa_pb_DEPS := kaspa_pb.c $(PROTO_C)
 test_kaspa_pb_LIBS := $(PB_LIB)
 test_ndjson_DEPS   := ndjson.c
 test_http1_DEPS    := http1.c decimal.c
+test_jsonr_DEPS    := jsonr.c
 test_dns_DEPS      := dns.c
 test_socks5_DEPS   := socks5.c addr.c decimal.c
 test_dial_DEPS     := dial.c socks5.c dns.c addr.c decimal.c loop.c
@@ -130,7 +131,7 @@ test_config_DEPS   := config.c addr.c decimal.c
 # poll() wrapped: the test sees each timeout and injects EINTR/errors.
 test_loop_LIBS     := -Wl,--wrap=poll
 # report reads logs offline: no socket, loop or protocol code.
-REPORT_DEPS        := report.c addr.c decimal.c
+REPORT_DEPS        := report.c addr.c decimal.c jsonr.c
 test_report_DEPS   := $(REPORT_DEPS)
 
 .SECONDEXPANSION:

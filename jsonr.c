@@ -127,18 +127,40 @@ long jsonr_string(const char *p, size_t n, size_t i, char *out, size_t cap,
 	return -1;
 }
 
+static size_t skip_digits(const char *p, size_t n, size_t i)
+{
+	while (i < n && p[i] >= '0' && p[i] <= '9')
+		i++;
+	return i;
+}
+
+/* RFC 8259 section 6: -? (0 | [1-9][0-9]*) (.[0-9]+)? ([eE][+-]?[0-9]+)? */
 static long skip_number(const char *p, size_t n, size_t i)
 {
-	size_t start = i;
+	size_t d;
 
 	if (i < n && p[i] == '-')
 		i++;
-	if (i == n || p[i] < '0' || p[i] > '9')
-		return -1;
-	while (i < n && ((p[i] >= '0' && p[i] <= '9') || p[i] == '.' ||
-	    p[i] == 'e' || p[i] == 'E' || p[i] == '+' || p[i] == '-'))
+	if (i < n && p[i] == '0')
 		i++;
-	return i > start ? (long)i : -1;
+	else if ((d = skip_digits(p, n, i)) > i)
+		i = d;
+	else
+		return -1;
+	if (i < n && p[i] == '.') {
+		if ((d = skip_digits(p, n, i + 1)) == i + 1)
+			return -1;
+		i = d;
+	}
+	if (i < n && (p[i] == 'e' || p[i] == 'E')) {
+		i++;
+		if (i < n && (p[i] == '+' || p[i] == '-'))
+			i++;
+		if ((d = skip_digits(p, n, i)) == i)
+			return -1;
+		i = d;
+	}
+	return (long)i;
 }
 
 static long skip_literal(const char *p, size_t n, size_t i, const char *lit)
@@ -244,4 +266,30 @@ long jsonr_member(const char *p, size_t n, size_t i, const char *key)
 			return -1;
 	}
 	return -1;
+}
+
+long jsonr_array_first(const char *p, size_t n, size_t i)
+{
+	i = jsonr_ws(p, n, i);
+	if (i >= n || p[i] != '[')
+		return -1;
+	i = jsonr_ws(p, n, i + 1);
+	if (i >= n)
+		return -1;
+	return p[i] == ']' ? 0 : (long)i;
+}
+
+long jsonr_array_next(const char *p, size_t n, size_t e)
+{
+	long end = jsonr_skip(p, n, e);
+
+	if (end < 0)
+		return -1;
+	size_t i = jsonr_ws(p, n, (size_t)end);
+	if (i < n && p[i] == ']')
+		return 0;
+	if (i >= n || p[i] != ',')
+		return -1;
+	i = jsonr_ws(p, n, i + 1);
+	return i < n && p[i] != ']' ? (long)i : -1;
 }

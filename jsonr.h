@@ -1,5 +1,5 @@
 /* jsonr.h - a small JSON reader (RFC 8259) over a byte buffer: skip a
- * value, decode a string, find a member of an object.  Positions are
+ * value, decode a string, find a member of an object, walk an array.  Positions are
  * indexes into p[0..n); every function returns -1 on malformed input,
  * never reads past n, and nests at most JSONR_DEPTH_MAX deep. */
 #ifndef JSONR_H
@@ -23,5 +23,12 @@ long jsonr_string(const char *p, size_t n, size_t i, char *out, size_t cap,
 
 /* Index of the value of member `key` of the object at i, or -1. */
 long jsonr_member(const char *p, size_t n, size_t i, const char *key);
+
+/* The elements of the array at i, in order: jsonr_array_first gives the
+ * index of the first, jsonr_array_next the one after the element at e.
+ * 0 when there is none (no element starts at 0: its '[' is before it),
+ * -1 if malformed.  The elements themselves are the caller's to read. */
+long jsonr_array_first(const char *p, size_t n, size_t i);
+long jsonr_array_next(const char *p, size_t n, size_t e);
 
 #endif

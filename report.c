@@ -7,152 +7,60 @@
 #include <time.h>
 
 #include "decimal.h"
+#include "jsonr.h"
 
 #define STR_MAX ADDR_TEXT_MAX  /* longest string member we keep */
-#define DEPTH_MAX 16           /* nesting of skipped values */
 #define UNIX_SECONDS_MAX 999999999999ull   /* 12 digits */
 
-/* ---- a small JSON reader for one object per line ---- */
-
-struct jr {
-	const char *p, *end;
-	int depth;
-};
-
-static void ws(struct jr *j)
-{
-	while (j->p < j->end && (*j->p == ' ' || *j->p == '\t' ||
-	    *j->p == '\r' || *j->p == '\n'))
-		j->p++;
-}
-
-static bool eat(struct jr *j, char c)
-{
-	ws(j);
-	if (j->p < j->end && *j->p == c) {
-		j->p++;
-		return true;
-	}
-	return false;
-}
-
-/* A string into out (cap bytes, truncated, NUL-terminated; NULL: skip).
- * Escapes are decoded; \u escapes become '?' (our values are ASCII). */
-static int str(struct jr *j, char *out, size_t cap)
-{
-	size_t n = 0;
-
-	if (!eat(j, '"'))
-		return -1;
-	while (j->p < j->end && *j->p != '"') {
-		char c = *j->p++;
-		if ((unsigned char)c < 0x20)
-			return -1;
-		if (c == '\\') {
-			if (j->p >= j->end)
-				return -1;
-			c = *j->p++;
-			switch (c) {
-			case '"': case '\\': case '/':
-				break;
-			case 'b': c = '\b'; break;
-			case 'f': c = '\f'; break;
-			case 'n': c = '\n'; break;
-			case 'r': c = '\r'; break;
-			case 't': c = '\t'; break;
-			case 'u':
-				for (int i = 0; i < 4; i++, j->p++)
-					if (j->p >= j->end ||
-					    strchr("0123456789abcdefABCDEF",
-					    *j->p) == NULL || *j->p == '\0')
-						return -1;
-				c = '?';
-				break;
-			default:
-				return -1;
-			}
-		}
-		if (out != NULL && n + 1 < cap)
-			out[n++] = c;
-	}
-	if (out != NULL && cap > 0)
-		out[n] = '\0';
-	return eat(j, '"') ? 0 : -1;
-}
-
-static int skip_value(struct jr *j);
-
-/* Array or object, its members skipped. */
-static int skip_container(struct jr *j, char open, char close)
-{
-	if (!eat(j, open) || ++j->depth > DEPTH_MAX)
-		return -1;
-	if (eat(j, close)) {
-		j->depth--;
-		return 0;
-	}
-	do {
-		if (open == '{' && (str(j, NULL, 0) != 0 || !eat(j, ':')))
-			return -1;
-		if (skip_value(j) != 0)
-			return -1;
-	} while (eat(j, ','));
-	j->depth--;
-	return eat(j, close) ? 0 : -1;
-}
-
-/* Numbers, true, false, null: their characters, loosely. */
-static int skip_scalar(struct jr *j)
-{
-	const char *start = j->p;
-	while (j->p < j->end && strchr("0123456789+-.eEtruefalsn", *j->p) &&
-	    *j->p != '\0')
-		j->p++;
-	return j->p > start ? 0 : -1;
-}
-
-static int skip_value(struct jr *j)
-{
-	ws(j);
-	if (j->p >= j->end)
-		return -1;
-	switch (*j->p) {
-	case '"':
-		return str(j, NULL, 0);
-	case '[':
-		return skip_container(j, '[', ']');
-	case '{':
-		return skip_container(j, '{', '}');
-	default:
-		return skip_scalar(j);
-	}
-}
-
-static int uint_value(struct jr *j, uint64_t *v)
-{
-	const char *start;
-	*v = 0;
-	ws(j);
-	start = j->p;
-	while (j->p < j->end && *j->p >= '0' && *j->p <= '9') {
-		if (*v > (UINT64_MAX - 9) / 10)
-			return -1;
-		*v = *v * 10 + (uint64_t)(*j->p++ - '0');
-	}
-	return j->p > start ? 0 : skip_value(j);  /* null etc: 0 */
-}
-
-/* ---- one line's members ---- */
-
-enum list_kind { LIST_NONE, LIST_WATCH, LIST_WATCHED, LIST_ADDRESSES };
+/* ---- one line's members, read with jsonr.h ---- */
 
 struct line {
 	char type[STR_MAX], crawl_id[STR_MAX], ts[STR_MAX], from[STR_MAX];
 	uint64_t seq, part;
-	bool has_count, reachable, has_addresses;
+	bool reachable, has_addresses;
 	bool in_watch[REPORT_WATCH_MAX];    /* crawl_start: watch[] */
 	bool in_list[REPORT_WATCH_MAX];     /* watched[] or addresses[] */
 };
+
+/* The line's text: one JSON object, checked whole before any member is
+ * read, so a member lookup that fails means the member is absent. */
+struct text {
+	const char *s;
+	size_t n;
+};
+
+static long member(const struct text *t, const char *key)
+{
+	return jsonr_member(t->s, t->n, 0, key);
+}
+
+/* A string member into out; absent: "".  -1 if it is not a string of
+ * fewer than STR_MAX bytes (none of the ones we keep is longer). */
+static int str_member(const struct text *t, const char *key,
+    char out[STR_MAX])
+{
+	long v = member(t, key);
+	size_t len;
+
+	out[0] = '\0';
+	if (v < 0)
+		return 0;
+	return jsonr_string(t->s, t->n, (size_t)v, out, STR_MAX, &len) < 0 ?
+	    -1 : 0;
+}
+
+/* An unsigned integer member; absent, null or not a number counts as 0.
+ * -1 for a number decimal.h refuses (fraction, exponent, overflow). */
+static int uint_member(const struct text *t, const char *key, uint64_t *v)
+{
+	long at = member(t, key);
+
+	*v = 0;
+	if (at < 0 || t->s[at] < '0' || t->s[at] > '9')
+		return 0;
+	long end = jsonr_skip(t->s, t->n, (size_t)at);
+	return decimal_parse(t->s + at, (size_t)(end - at), 0, UINT64_MAX, v);
+}
 
 static int watch_index(const struct report *r, const char *s)
 {
@@ -162,86 +70,62 @@ static int watch_index(const struct report *r, const char *s)
 	return -1;
 }
 
-/* An array of address strings; each watched one is marked in `marks`. */
-static int address_list(struct jr *j, const struct report *r, bool *marks)
+/* The array of address strings at index v: each watched one is marked
+ * in `marks`.  Anything but an array (null) marks nothing; an element
+ * that is not a string makes the line unusable (-1). */
+static int mark_watched(const struct report *r, const struct text *t,
+    long v, bool *marks)
 {
-	char s[STR_MAX];
+	char a[STR_MAX];
+	size_t len;
+	long e;
 
-	if (!eat(j, '['))
-		return skip_value(j) == 0 ? 0 : -1;   /* null */
-	if (eat(j, ']'))
+	if (v < 0 || t->s[v] != '[')
 		return 0;
-	do {
-		if (str(j, s, sizeof s) != 0)
+	for (e = jsonr_array_first(t->s, t->n, (size_t)v); e > 0;
+	    e = jsonr_array_next(t->s, t->n, (size_t)e)) {
+		if (t->s[e] != '"')
 			return -1;
-		int w = watch_index(r, s);
+		if (jsonr_string(t->s, t->n, (size_t)e, a, sizeof a, &len) < 0)
+			continue;      /* too long for any watched address */
+		int w = watch_index(r, a);
 		if (w >= 0)
 			marks[w] = true;
-	} while (eat(j, ','));
-	return eat(j, ']') ? 0 : -1;
+	}
+	return e == 0 ? 0 : -1;
 }
 
-static int member(struct jr *j, const struct report *r, struct line *ln,
-    const char *key)
-{
-	static const struct { const char *key; size_t off; } strs[] = {
-		{ "type", offsetof(struct line, type) },
-		{ "crawl_id", offsetof(struct line, crawl_id) },
-		{ "ts", offsetof(struct line, ts) },
-		{ "from", offsetof(struct line, from) },
-	};
-	uint64_t v;
-
-	for (size_t i = 0; i < sizeof strs / sizeof strs[0]; i++)
-		if (strcmp(key, strs[i].key) == 0)
-			return str(j, (char *)ln + strs[i].off, STR_MAX);
-	if (strcmp(key, "watch") == 0)
-		return address_list(j, r, ln->in_watch);
-	if (strcmp(key, "watched") == 0)
-		return address_list(j, r, ln->in_list);
-	if (strcmp(key, "addresses") == 0) {
-		ws(j);
-		if (j->p < j->end && *j->p != '[')   /* peer line: a number */
-			return skip_value(j);
-		ln->has_addresses = true;
-		return address_list(j, r, ln->in_list);
-	}
-	if (strcmp(key, "seq") == 0)
-		return uint_value(j, &ln->seq);
-	if (strcmp(key, "part") == 0)
-		return uint_value(j, &ln->part);
-	if (strcmp(key, "count") == 0) {
-		ln->has_count = true;
-		return uint_value(j, &v);
-	}
-	if (strcmp(key, "reachable") == 0) {
-		ws(j);
-		ln->reachable = j->end - j->p >= 4 && memcmp(j->p, "true", 4) == 0;
-		return skip_value(j);
-	}
-	return skip_value(j);
-}
-
+/* The members its type needs; -1 if the line is unusable. */
 static int parse_line(const struct report *r, const char *s, size_t len,
     struct line *ln)
 {
-	struct jr j = { s, s + len, 0 };
-	char key[STR_MAX];
+	struct text t = { s, len };
+	size_t start = jsonr_ws(s, len, 0);
+	long end = jsonr_skip(s, len, 0);
 
 	memset(ln, 0, sizeof *ln);
-	if (!eat(&j, '{'))
+	if (end < 0 || s[start] != '{' || jsonr_ws(s, len, (size_t)end) != len ||
+	    str_member(&t, "type", ln->type) != 0 || ln->type[0] == '\0' ||
+	    str_member(&t, "crawl_id", ln->crawl_id) != 0 ||
+	    str_member(&t, "ts", ln->ts) != 0)
 		return -1;
-	if (!eat(&j, '}')) {
-		do {
-			if (str(&j, key, sizeof key) != 0 || !eat(&j, ':') ||
-			    member(&j, r, ln, key) != 0)
-				return -1;
-		} while (eat(&j, ','));
-		if (!eat(&j, '}'))
-			return -1;
+	if (strcmp(ln->type, "crawl_start") == 0)
+		return mark_watched(r, &t, member(&t, "watch"), ln->in_watch);
+	if (strcmp(ln->type, "peer") == 0) {
+		long v = member(&t, "reachable");
+		ln->reachable = v >= 0 && s[v] == 't';     /* true */
+		return 0;
 	}
-	ws(&j);
-	return j.p == j.end && ln->type[0] != '\0' ? 0 : -1;
+	if (strcmp(ln->type, "addresses") != 0)
+		return 0;
+	long list = member(&t, "addresses");    /* peer lines: a number */
+	ln->has_addresses = list >= 0 && s[list] == '[';
+	if (str_member(&t, "from", ln->from) != 0 ||
+	    uint_member(&t, "seq", &ln->seq) != 0 ||
+	    uint_member(&t, "part", &ln->part) != 0 ||
+	    mark_watched(r, &t, member(&t, "watched"), ln->in_list) != 0)
+		return -1;
+	return mark_watched(r, &t, list, ln->in_list);
 }
 
 /* ---- time ---- */

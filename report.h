@@ -7,9 +7,10 @@
  * share, unique peers that returned it at least once, and the first time
  * it was seen, also relative to --since.  Totals over all crawls.
  *
- * Input lines are capped at REPORT_LINE_MAX and parsed by a small JSON
- * reader that keeps only the members it needs; lines it cannot use are
- * counted and skipped.
+ * Input lines are capped at REPORT_LINE_MAX and read with jsonr.h, which
+ * checks each line whole (RFC 8259, nesting at most JSONR_DEPTH_MAX) before
+ * the members its type needs are taken; lines it cannot use are counted
+ * and skipped.
  */
 #ifndef REPORT_H
 #define REPORT_H

@@ -156,6 +156,12 @@ static void test_hostile_lines(void **state)
 		"{\"type\":\"addresses\",\"seq\":99999999999999999999999}",
 		"{\"type\":\"peer\"} trailing", "{\"type\":\"a\x01\"}",
 		"{\"type\":\"peer\",\"ts\":\"yesterday\"}",
+		/* Not JSON, though made of the characters of numbers and
+		 * literals (a loose reader took these). */
+		"{\"type\":\"peer\",\"x\":nul}", "{\"type\":\"peer\",\"x\":1-2}",
+		"{\"type\":\"peer\",\"x\":truefalse}", "{\"type\":\"peer\",\"x\":-}",
+		"{\"type\":\"peer\",\"x\":.5}", "{\"type\":\"peer\",\"x\":+1}",
+		"{\"type\":\"addresses\",\"from\":\"a\",\"seq\":1e3}",
 		"{\"type\":\"x\",\"o\":{\"a\":[{\"b\":{}}],\"c\":\"\\\"\"},\"d\":null}",
 	};
 	static const char *const watch[] = { W1 };
@@ -163,7 +169,8 @@ static void test_hostile_lines(void **state)
 	(void)state;
 	assert_int_equal(report_init(&h, watch, 1, REPORT_NO_TIME), 0);
 	for (size_t i = 0; i + 1 < sizeof bad / sizeof bad[0]; i++)
-		assert_int_equal(report_line(&h, bad[i], strlen(bad[i])), -1);
+		if (report_line(&h, bad[i], strlen(bad[i])) != -1)
+			fail_msg("line %zu used: %s", i, bad[i]);
 	/* The last one is valid JSON with nesting we skip. */
 	const char *ok = bad[sizeof bad / sizeof bad[0] - 1];
 	assert_int_equal(report_line(&h, ok, strlen(ok)), 0);
@@ -182,6 +189,35 @@ static void test_hostile_lines(void **state)
 	report_free(&h);
 }
 
+/* Strings longer than any we keep: a member the line needs makes it
+ * unusable; an element of an address list simply matches nothing. */
+static void test_long_strings(void **state)
+{
+	static const char *const watch[] = { W1 };
+	char line[512], pad[200];
+	struct report h;
+	(void)state;
+
+	memset(pad, 'x', sizeof pad - 1);
+	pad[sizeof pad - 1] = '\0';
+	assert_int_equal(report_init(&h, watch, 1, REPORT_NO_TIME), 0);
+	snprintf(line, sizeof line, "{\"type\":\"peer\",\"crawl_id\":\"%s\"}",
+	    pad);
+	assert_int_equal(report_line(&h, line, strlen(line)), -1);
+	snprintf(line, sizeof line, "{\"type\":\"addresses\",\"crawl_id\":\"c\","
+	    "\"from\":\"192.0.2.1:16111\",\"seq\":1,\"watched\":[\"%s\","
+	    "\"" W1 "\"]}", pad);
+	assert_int_equal(report_line(&h, line, strlen(line)), 0);
+	report_finish(&h);
+	assert_int_equal(h.n_crawls, 1);
+	assert_int_equal(h.skipped, 1);
+	/* The crawl watched nothing and the line held no full list: the
+	 * reply was not checkable, but the watched[] element still counts. */
+	assert_int_equal(h.crawls[0].replies, 1);
+	assert_int_equal(h.crawls[0].cell[0].with, 0);
+	report_free(&h);
+}
+
 int main(void)
 {
 	const struct CMUnitTest fixture[] = {
@@ -194,6 +230,7 @@ int main(void)
 	const struct CMUnitTest parsing[] = {
 		cmocka_unit_test(test_time_parse),
 		cmocka_unit_test(test_hostile_lines),
+		cmocka_unit_test(test_long_strings),
 	};
 	return cmocka_run_group_tests(fixture, load_fixture, free_report) |
 	    cmocka_run_group_tests(parsing, NULL, NULL);

@@ -9,6 +9,10 @@
 #include <unistd.h>
 
 #include "decimal.h"
+#include "version.h"
+
+#define DEFAULT_LISTEN_V6 "[::]:" VERSION_TEXT(DEFAULT_P2P_PORT)
+#define DEFAULT_LISTEN_V4 "0.0.0.0:" VERSION_TEXT(DEFAULT_P2P_PORT)
 
 /* OPT_FLAG takes no value: it stores `min` in a bool.  OPT_SECRET is a
  * string whose value is never echoed (a URL may hold a key). */
@@ -26,9 +30,10 @@ struct option_def {
 
 static const struct option_def options[] = {
 	{ "listen", OPT_LISTEN, OFF(listen), 0, 0,
-	  "ADDR:PORT to accept peers on, repeatable (default [::]:16111 and 0.0.0.0:16111)" },
+	  "ADDR:PORT to accept peers on, repeatable (default " DEFAULT_LISTEN_V6
+	  " and " DEFAULT_LISTEN_V4 ")" },
 	{ "network", OPT_STR, OFF(network), 0, sizeof ((struct config *)0)->network,
-	  "network name peers must match (default kaspa-mainnet)" },
+	  "network name peers must match (default " DEFAULT_NETWORK ")" },
 	{ "sensor-id", OPT_STR, OFF(sensor_id), 0, CONFIG_STR_MAX,
 	  "this sensor's name in every log line (default: host name)" },
 	{ "log", OPT_STR, OFF(log_path), 0, CONFIG_STR_MAX,
@@ -38,9 +43,10 @@ static const struct option_def options[] = {
 	{ "log-keep", OPT_UINT, OFF(log_keep), 1, 1000,
 	  "rotated files kept as LOG.1 .. LOG.N (default 10)" },
 	{ "user-agent", OPT_STR, OFF(user_agent), 0, CONFIG_STR_MAX,
-	  "user agent in our Version (default /kaspa-sensor:" SENSOR_VERSION "/)" },
+	  "user agent in our Version (default " SENSOR_USER_AGENT ")" },
 	{ "protocol-version", OPT_UINT, OFF(protocol_version), 1, UINT32_MAX,
-	  "protocolVersion sent to a peer that waits for ours (default 10);"
+	  "protocolVersion sent to a peer that waits for ours (default "
+	  VERSION_TEXT(DEFAULT_PROTOCOL_VERSION) ");"
 	  " otherwise we echo the peer's" },
 	{ "version-wait-ms", OPT_UINT, OFF(version_wait_ms), 0, 60000,
 	  "wait this long for the peer's Version before sending ours (default 300)" },
@@ -144,16 +150,15 @@ static const struct option_def options[] = {
 static void set_defaults(struct config *c)
 {
 	memset(c, 0, sizeof *c);
-	snprintf(c->network, sizeof c->network, "kaspa-mainnet");
+	snprintf(c->network, sizeof c->network, DEFAULT_NETWORK);
 	if (gethostname(c->sensor_id, sizeof c->sensor_id - 1) != 0 ||
 	    c->sensor_id[0] == '\0')
 		snprintf(c->sensor_id, sizeof c->sensor_id, "sensor");
 	snprintf(c->log_path, sizeof c->log_path, "./data/sensor.ndjson");
-	snprintf(c->user_agent, sizeof c->user_agent,
-	    "/kaspa-sensor:" SENSOR_VERSION "/");
+	snprintf(c->user_agent, sizeof c->user_agent, SENSOR_USER_AGENT);
 	c->log_max_bytes = 64u << 20;
 	c->log_keep = 10;
-	c->protocol_version = 10;
+	c->protocol_version = DEFAULT_PROTOCOL_VERSION;
 	c->version_wait_ms = 300;
 	c->stage_timeout_ms = 4000;
 	c->ready_timeout_ms = 8000;
@@ -344,8 +349,8 @@ enum config_result config_load(struct config *c, int argc, char **argv)
 		return CONFIG_EXIT_USAGE;
 	}
 	if (c->n_listen == 0) {
-		parse_host_port("[::]:16111", &c->listen[c->n_listen++]);
-		parse_host_port("0.0.0.0:16111", &c->listen[c->n_listen++]);
+		parse_host_port(DEFAULT_LISTEN_V6, &c->listen[c->n_listen++]);
+		parse_host_port(DEFAULT_LISTEN_V4, &c->listen[c->n_listen++]);
 	}
 	return CONFIG_RUN;
 }

@@ -9,7 +9,6 @@
 
 #define CONFIG_LISTEN_MAX 8
 #define CONFIG_STR_MAX 256
-#define SENSOR_VERSION "0.1.0"
 
 struct config {
 	struct listen_addr listen[CONFIG_LISTEN_MAX];

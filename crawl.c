@@ -18,6 +18,7 @@
 #include "ipmap.h"
 #include "loop.h"
 #include "ndjson.h"
+#include "version.h"
 
 #define SCAN_WINDOW 4096       /* queued targets looked at per pump */
 #define FD_RESERVE 16          /* descriptors kept for the rest */
@@ -600,11 +601,13 @@ static const struct opt opts[] = {
 	{ "watch", O_WATCH, 0, 0, 0, "IP:PORT to flag in every Addresses reply,"
 	  " repeatable" },
 	{ "out", O_STR, OO(out), 0, 0, "NDJSON output file (appended to; required)" },
-	{ "network", O_STR, OO(network), 0, 0, "network name (default kaspa-mainnet)" },
+	{ "network", O_STR, OO(network), 0, 0, "network name (default "
+	  DEFAULT_NETWORK ")" },
 	{ "user-agent", O_STR, OO(user_agent), 0, 0, "user agent in our Version"
-	  " (default /kaspa-sensor-crawler:0.1.0/)" },
+	  " (default " CRAWLER_USER_AGENT ")" },
 	{ "protocol-version", O_UINT, OO(protocol_version), 1, UINT32_MAX,
-	  "protocolVersion we send (default 10)" },
+	  "protocolVersion we send (default "
+	  VERSION_TEXT(DEFAULT_PROTOCOL_VERSION) ")" },
 	{ "crawl-allow-private", O_FLAG, OO(allow_private), 0, 0,
 	  "also dial loopback, private and other non-routable addresses" },
 	{ "crawl-addresses", O_FLAG, OO(log_addresses), 0, 0,
@@ -683,9 +686,9 @@ static int apply_opt(struct crawl_opts *o, const struct opt *d,
 static int parse_opts(struct crawl_opts *o, int argc, char **argv)
 {
 	memset(o, 0, sizeof *o);
-	o->network = "kaspa-mainnet";
-	o->user_agent = "/kaspa-sensor-crawler:0.1.0/";
-	o->protocol_version = 10;
+	o->network = DEFAULT_NETWORK;
+	o->user_agent = CRAWLER_USER_AGENT;
+	o->protocol_version = DEFAULT_PROTOCOL_VERSION;
 	o->concurrency = 256;
 	o->max_peers = 100000;
 	o->requests = 3;

@@ -26,6 +26,7 @@
 #include "probe.h"
 #include "report.h"
 #include "sensor.h"
+#include "version.h"
 
 #define ACCEPT_BURST 64     /* accepts per wake-up, so peers get a turn */
 #define EXTRA_SLOTS 64      /* listeners, the signal pipe, refused accepts */

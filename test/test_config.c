@@ -19,6 +19,7 @@
 
 #include "config.h"
 #include "decimal.h"
+#include "version.h"
 
 #define ARGS_MAX 32
 #define OUT_MAX 65536
@@ -175,6 +176,9 @@ static void test_defaults(void **state)
 	check_listen(1, AF_INET, "0.0.0.0", 16111);
 	assert_string_equal(cfg.listen[0].text, "[::]:16111");
 	assert_string_equal(cfg.listen[1].text, "0.0.0.0:16111");
+	/* version.h's default port is its default network's. */
+	assert_int_equal(network_default_port(DEFAULT_NETWORK),
+	    DEFAULT_P2P_PORT);
 }
 
 static void test_env_then_flags(void **state)

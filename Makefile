@@ -20,7 +20,7 @@ PROTO_C  := $(GEN)/kaspa.pb.c
 
 SRCS     := sensor.c config.c loop.c ipmap.c addr.c peer.c probe.c client.c crawl.c report.c announce.c h2.c hpack.c inflate.c kaspa_pb.c ndjson.c metrics.c
 SRCS     += export.c http1.c tls.c dns.c pem.c jsonr.c jwt.c firestore.c fortify_shim.c
-SRCS     += dial.c socks5.c decimal.c
+SRCS     += dial.c socks5.c decimal.c listener.c
 OBJS     := $(SRCS:%.c=$(B)/musl/%.o) $(B)/musl/kaspa.pb.o
 
 DEB_ARCH := $(shell dpkg --print-architecture)
@@ -107,7 +107,7 @@ TFLAGS   := $(CSTD) $(WARN) -g -O1 -fsanitize=address,undefined \
             -fno-sanitize-recover=all $(PB_DEFS) -I. -I$(GEN)
 
 UNIT     := hpack inflate h2 kaspa_pb ndjson ipmap addr report metrics loop config \
-            http1 dns jwt socks5 dial jsonr
+            http1 dns jwt socks5 dial jsonr listener
 test_hpack_DEPS    := hpack.c
 test_inflate_DEPS  := inflate.c
 test_inflate_LIBS  := -lz
@@ -125,11 +125,14 @@ test_jwt_DEPS      := jwt.c pem.c
 test_jwt_LIBS      := $(SSL_LIB)
 test_ipmap_DEPS    := ipmap.c
 test_addr_DEPS     := addr.c decimal.c
-test_metrics_DEPS  := metrics.c addr.c decimal.c loop.c
+test_metrics_DEPS  := metrics.c listener.c addr.c decimal.c loop.c
 test_loop_DEPS     := loop.c
 test_config_DEPS   := config.c addr.c decimal.c
 # poll() wrapped: the test sees each timeout and injects EINTR/errors.
 test_loop_LIBS     := -Wl,--wrap=poll
+test_listener_DEPS := listener.c loop.c addr.c decimal.c
+# accept4() wrapped: the test makes the next call fail.
+test_listener_LIBS := -Wl,--wrap=accept4
 # report reads logs offline: no socket, loop or protocol code.
 REPORT_DEPS        := report.c addr.c decimal.c jsonr.c
 test_report_DEPS   := $(REPORT_DEPS)
@@ -164,7 +167,7 @@ fuzz_socks5_DEPS   := socks5.c addr.c decimal.c
 fuzz_jsonr_DEPS    := jsonr.c
 fuzz_h2_DEPS       := h2.c hpack.c inflate.c
 fuzz_config_DEPS   := config.c addr.c decimal.c
-fuzz_metrics_DEPS  := metrics.c addr.c decimal.c loop.c
+fuzz_metrics_DEPS  := metrics.c listener.c addr.c decimal.c loop.c
 fuzz_config_RUN    := -close_fd_mask=3
 fuzz_report_DEPS   := $(REPORT_DEPS)
 FUZZ_SECONDS ?= 60

@@ -1,11 +1,8 @@
 /* metrics.c - counters, the Prometheus text exposition and a small
  * HTTP/1.1 server for it on the poll loop (see metrics.h). */
-#define _GNU_SOURCE        /* accept4 */
 #include "metrics.h"
 
 #include <errno.h>
-#include <fcntl.h>
-#include <netinet/in.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -15,10 +12,12 @@
 #include <unistd.h>
 
 #include "addr.h"
+#include "listener.h"
 
 #define OTHER "other"
 #define ACCEPT_BURST 16
 #define ACCEPT_PAUSE_MS 1000
+#define LISTEN_BACKLOG 64
 #define HEAD_MAX 256       /* our response head */
 
 /* ---- counting ---- */
@@ -506,7 +505,7 @@ struct metrics_server {
 	struct loop *l;
 	metrics_refresh_fn refresh;
 	void *ud;
-	int fd, slot;
+	struct listener listener;
 	char body[METRICS_BODY_MAX];
 	struct metrics_client c[METRICS_CLIENTS];
 };
@@ -562,7 +561,7 @@ static void client_close(struct metrics_client *c)
 	loop_del(c->srv->l, c->slot);
 	close(c->fd);
 	c->state = CLIENT_FREE;
-	loop_set_events(c->srv->l, c->srv->slot, POLLIN);   /* a place is free */
+	listener_resume(&c->srv->listener);   /* a place is free */
 }
 
 /* A short reply to a client we give up on: one try, no waiting. */
@@ -660,67 +659,37 @@ static struct metrics_client *free_client(struct metrics_server *srv)
 	return NULL;
 }
 
-static void on_metrics_accept(struct loop *l, int slot, short revents, void *ud)
+static bool has_room(void *ud)
 {
-	struct metrics_server *srv = ud;
-
-	if (revents == 0) {           /* the pause below is over */
-		loop_set_events(l, slot, POLLIN);
-		return;
-	}
-	for (int i = 0; i < ACCEPT_BURST; i++) {
-		struct metrics_client *c = free_client(srv);
-		if (c == NULL) {
-			/* Every place taken: newcomers wait in the listen
-			 * backlog (client_close resumes).  Accepting them only
-			 * to close them would reset them before they read. */
-			loop_set_events(l, slot, 0);
-			return;
-		}
-		int fd = accept4(srv->fd, NULL, NULL, SOCK_NONBLOCK |
-		    SOCK_CLOEXEC);
-		if (fd < 0 && (errno == EMFILE || errno == ENFILE ||
-		    errno == ENOBUFS || errno == ENOMEM)) {
-			/* The listener stays readable: polling it would spin. */
-			fprintf(stderr, "kaspa-sensor: %s: %s: metrics paused"
-			    " for %d ms\n", __func__, strerror(errno),
-			    ACCEPT_PAUSE_MS);
-			loop_set_events(l, slot, 0);
-			loop_set_deadline(l, slot, now_ms() + ACCEPT_PAUSE_MS);
-		}
-		if (fd < 0)
-			return;
-		int cs = loop_add(l, fd, POLLIN, on_client, c);
-		if (cs < 0) {          /* the loop is full */
-			try_send(fd, &reply_busy);
-			close(fd);
-			continue;
-		}
-		c->fd = fd;
-		c->slot = cs;
-		c->req_len = 0;
-		c->state = CLIENT_READING;
-		loop_set_deadline(l, cs, now_ms() + METRICS_CLIENT_MS);
-	}
+	return free_client(ud) != NULL;
 }
 
-static int open_listener(const struct listen_addr *a)
+static void on_metrics_accept(void *ud, int fd,
+    const struct sockaddr_storage *peer)
 {
-	int one = 1;
-	int fd = socket(a->sa.ss_family, SOCK_STREAM | SOCK_CLOEXEC |
-	    SOCK_NONBLOCK, 0);
+	struct metrics_server *srv = ud;
+	struct metrics_client *c = free_client(srv);   /* has_room said so */
+	int cs = loop_add(srv->l, fd, POLLIN, on_client, c);
+	(void)peer;
 
-	if (fd < 0)
-		return -1;
-	setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
-	if (bind(fd, (const struct sockaddr *)&a->sa, a->len) != 0 ||
-	    listen(fd, 64) != 0) {
-		int saved = errno;
+	if (cs < 0) {          /* the loop is full */
+		try_send(fd, &reply_busy);
 		close(fd);
-		errno = saved;
-		return -1;
+		return;
 	}
-	return fd;
+	c->fd = fd;
+	c->slot = cs;
+	c->req_len = 0;
+	c->state = CLIENT_READING;
+	loop_set_deadline(srv->l, cs, now_ms() + METRICS_CLIENT_MS);
+}
+
+static void on_metrics_accept_failed(void *ud, int err, int pause_ms)
+{
+	(void)ud;
+	if (pause_ms > 0)
+		fprintf(stderr, "kaspa-sensor: %s: %s: metrics paused for %d ms\n",
+		    __func__, strerror(err), pause_ms);
 }
 
 struct metrics_server *metrics_server_start(const char *addr,
@@ -728,6 +697,15 @@ struct metrics_server *metrics_server_start(const char *addr,
 {
 	struct listen_addr a;
 	struct metrics_server *srv;
+	struct listener_config lc = {
+		.backlog = LISTEN_BACKLOG,
+		.v6only = false,    /* [::]:PORT takes IPv4 too */
+		.burst = ACCEPT_BURST,
+		.pause_ms = ACCEPT_PAUSE_MS,
+		.has_room = has_room,
+		.on_conn = on_metrics_accept,
+		.on_error = on_metrics_accept_failed,
+	};
 
 	if (parse_host_port(addr, &a) != 0) {
 		errno = EINVAL;
@@ -740,16 +718,11 @@ struct metrics_server *metrics_server_start(const char *addr,
 	srv->l = l;
 	srv->refresh = refresh;
 	srv->ud = ud;
+	lc.ud = srv;
 	for (unsigned i = 0; i < METRICS_CLIENTS; i++)
 		srv->c[i].srv = srv;
-	srv->fd = open_listener(&a);
-	if (srv->fd >= 0) {
-		srv->slot = loop_add(l, srv->fd, POLLIN, on_metrics_accept, srv);
-		if (srv->slot >= 0)
-			return srv;
-		close(srv->fd);
-		errno = ENOSPC;
-	}
+	if (listener_open(&srv->listener, l, &a, &lc) == 0)
+		return srv;
 	int saved = errno;
 	free(srv);
 	errno = saved;
@@ -763,7 +736,6 @@ void metrics_server_free(struct metrics_server *srv)
 	for (unsigned i = 0; i < METRICS_CLIENTS; i++)
 		if (srv->c[i].state != CLIENT_FREE)
 			client_close(&srv->c[i]);
-	loop_del(srv->l, srv->slot);
-	close(srv->fd);
+	listener_close(&srv->listener);
 	free(srv);
 }

@@ -4,11 +4,10 @@
  * and logs one NDJSON line per connection.  Single-threaded: everything
  * runs from loop_run().
  */
-#define _GNU_SOURCE        /* accept4, pipe2 */
+#define _GNU_SOURCE        /* pipe2 */
 #include <errno.h>
 #include <fcntl.h>
 #include <inttypes.h>
-#include <netinet/in.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -32,6 +31,7 @@
 #define EXTRA_SLOTS 64      /* listeners, the signal pipe, refused accepts */
 #define EXPORT_DRAIN_MS 2000  /* last batch at shutdown, at most */
 #define ACCEPT_PAUSE_MS 100 /* out of fds or memory: let some close first */
+#define LISTEN_BACKLOG 1024
 
 static int signal_pipe[2] = { -1, -1 };
 
@@ -43,18 +43,10 @@ static void on_signal(int sig)
 	errno = saved;
 }
 
-static int set_nonblock(int fd)
-{
-	int fl = fcntl(fd, F_GETFL);
-	return fl < 0 ? -1 : fcntl(fd, F_SETFL, fl | O_NONBLOCK);
-}
-
 static void stop_listening(struct sensor *s)
 {
-	for (int i = 0; i < s->n_listeners; i++) {
-		loop_del(&s->loop, s->listener_slot[i]);
-		close(s->listener_fd[i]);
-	}
+	for (int i = 0; i < s->n_listeners; i++)
+		listener_close(&s->listeners[i]);
 	s->n_listeners = 0;
 }
 
@@ -114,80 +106,49 @@ static void on_signal_pipe(struct loop *l, int slot, short revents, void *ud)
 	}
 }
 
-static void on_accept(struct loop *l, int slot, short revents, void *ud)
+static void on_accept(void *ud, int fd, const struct sockaddr_storage *sa)
 {
 	struct sensor *s = ud;
-	int lfd = -1;
 
-	if (revents == 0) {           /* the pause below is over */
-		loop_set_events(l, slot, POLLIN);
-		return;
-	}
-	for (int i = 0; i < s->n_listeners; i++)
-		if (s->listener_slot[i] == slot)
-			lfd = s->listener_fd[i];
-	for (int i = 0; i < ACCEPT_BURST; i++) {
-		struct sockaddr_storage sa;
-		socklen_t len = sizeof sa;
-		int fd = accept4(lfd, (struct sockaddr *)&sa, &len,
-		    SOCK_NONBLOCK | SOCK_CLOEXEC);
-		if (fd < 0 && (errno == EMFILE || errno == ENFILE ||
-		    errno == ENOBUFS || errno == ENOMEM)) {
-			/* The connection stays queued and the listener stays
-			 * readable: polling it now would spin. */
-			fprintf(stderr, "kaspa-sensor: %s: %s, %u connections"
-			    " open: pausing accepts for %d ms\n", __func__,
-			    strerror(errno), s->n_peers, ACCEPT_PAUSE_MS);
-			loop_set_events(l, slot, 0);
-			loop_set_deadline(l, slot, now_ms() + ACCEPT_PAUSE_MS);
-			return;
-		}
-		if (fd < 0) {
-			if (errno != EAGAIN && errno != EWOULDBLOCK &&
-			    errno != EINTR && errno != ECONNABORTED)
-				fprintf(stderr, "kaspa-sensor: %s: %s\n",
-				    __func__, strerror(errno));
-			return;
-		}
-		peer_accept(s, fd, &sa, s->n_peers >= s->cfg->max_conns ?
-		    "conn_limit" : NULL);
-	}
+	peer_accept(s, fd, sa, s->n_peers >= s->cfg->max_conns ?
+	    "conn_limit" : NULL);
 }
 
-static int open_listener(const struct listen_addr *a)
+static void on_accept_failed(void *ud, int err, int pause_ms)
 {
-	int one = 1;
-	int fd = socket(a->sa.ss_family, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	const struct sensor *s = ud;
 
-	if (fd < 0)
-		return -1;
-	setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
-	if (a->sa.ss_family == AF_INET6)
-		setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &one, sizeof one);
-	if (bind(fd, (const struct sockaddr *)&a->sa, a->len) != 0 ||
-	    listen(fd, 1024) != 0 || set_nonblock(fd) != 0) {
-		int saved = errno;
-		close(fd);
-		errno = saved;
-		return -1;
-	}
-	return fd;
+	if (pause_ms > 0)
+		fprintf(stderr, "kaspa-sensor: %s: %s, %u connections open:"
+		    " pausing accepts for %d ms\n", __func__, strerror(err),
+		    s->n_peers, pause_ms);
+	else
+		fprintf(stderr, "kaspa-sensor: %s: %s\n", __func__,
+		    strerror(err));
 }
 
 /* Bind every configured address; failing ones are reported and skipped. */
 static int start_listeners(struct sensor *s)
 {
+	const struct listener_config lc = {
+		.backlog = LISTEN_BACKLOG,
+		.v6only = true,     /* [::] and 0.0.0.0 on one port, both */
+		.burst = ACCEPT_BURST,
+		.pause_ms = ACCEPT_PAUSE_MS,
+		.on_conn = on_accept,
+		.on_error = on_accept_failed,
+		.ud = s,
+	};
+
 	for (unsigned i = 0; i < s->cfg->n_listen; i++) {
 		const struct listen_addr *a = &s->cfg->listen[i];
-		int fd = open_listener(a);
-		if (fd < 0) {
+		if (listener_open(&s->listeners[s->n_listeners], &s->loop, a,
+		    &lc) != 0) {
 			fprintf(stderr, "kaspa-sensor: listen %s: %s\n", a->text,
 			    strerror(errno));
 			continue;
 		}
-		s->listener_fd[s->n_listeners] = fd;
-		s->listener_slot[s->n_listeners++] =
-		    loop_add(&s->loop, fd, POLLIN, on_accept, s);
+		s->n_listeners++;
 		fprintf(stderr, "kaspa-sensor: listening on %s\n", a->text);
 	}
 	return s->n_listeners > 0 ? 0 : -1;

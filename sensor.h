@@ -9,6 +9,7 @@
 #include "dial.h"
 #include "ipmap.h"
 #include "kaspa_pb.h"
+#include "listener.h"
 #include "loop.h"
 #include "metrics.h"
 #include "ndjson.h"
@@ -41,8 +42,7 @@ struct sensor {
 	struct metrics metrics;        /* counters (metrics.h) */
 	struct metrics_server *metrics_srv;   /* NULL: no --metrics */
 	int n_listeners;
-	int listener_slot[CONFIG_LISTEN_MAX];
-	int listener_fd[CONFIG_LISTEN_MAX];
+	struct listener listeners[CONFIG_LISTEN_MAX];
 	int signal_fd;                 /* self-pipe read end */
 	int signal_slot;
 	enum shutdown_state shutdown;

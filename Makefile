@@ -125,7 +125,7 @@ test_jwt_DEPS      := jwt.c pem.c
 test_jwt_LIBS      := $(SSL_LIB)
 test_ipmap_DEPS    := ipmap.c
 test_addr_DEPS     := addr.c decimal.c
-test_metrics_DEPS  := metrics.c listener.c addr.c decimal.c loop.c
+test_metrics_DEPS  := metrics.c http1.c listener.c addr.c decimal.c loop.c
 test_loop_DEPS     := loop.c
 test_config_DEPS   := config.c addr.c decimal.c
 # poll() wrapped: the test sees each timeout and injects EINTR/errors.
@@ -167,7 +167,7 @@ fuzz_socks5_DEPS   := socks5.c addr.c decimal.c
 fuzz_jsonr_DEPS    := jsonr.c
 fuzz_h2_DEPS       := h2.c hpack.c inflate.c
 fuzz_config_DEPS   := config.c addr.c decimal.c
-fuzz_metrics_DEPS  := metrics.c listener.c addr.c decimal.c loop.c
+fuzz_metrics_DEPS  := metrics.c http1.c listener.c addr.c decimal.c loop.c
 fuzz_config_RUN    := -close_fd_mask=3
 fuzz_report_DEPS   := $(REPORT_DEPS)
 FUZZ_SECONDS ?= 60

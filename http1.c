@@ -1,6 +1,7 @@
-/* http1.c - HTTP/1.1 client messages (see http1.h). */
+/* http1.c - HTTP/1.1 messages, both ways (see http1.h). */
 #include "http1.h"
 
+#include <limits.h>
 #include <stdio.h>
 #include <string.h>
 #include <strings.h>
@@ -155,6 +156,24 @@ int http1_check_headers(const char *block, size_t len)
 	return 0;
 }
 
+/* ---- heads, both ways ---- */
+
+/* Offset just past the first CRLF CRLF in buf[0..len), or 0. */
+static size_t head_end(const char *buf, size_t len)
+{
+	for (size_t i = 3; i < len; i++)
+		if (memcmp(buf + i - 3, "\r\n\r\n", 4) == 0)
+			return i + 1;
+	return 0;
+}
+
+static bool name_is(const char *line, const char *name)
+{
+	size_t n = strlen(name);
+
+	return strncasecmp(line, name, n) == 0 && line[n] == ':';
+}
+
 /* ---- response ---- */
 
 /* "HTTP/1.x SSS[ reason]" */
@@ -189,13 +208,6 @@ static void header_value(const char *line, size_t n, const char **v,
 	*vn = (size_t)(e - b);
 }
 
-static bool name_is(const char *line, const char *name)
-{
-	size_t n = strlen(name);
-
-	return strncasecmp(line, name, n) == 0 && line[n] == ':';
-}
-
 /* Content-Length / Transfer-Encoding; other headers are skipped. */
 static int apply_header(const char *line, size_t n, struct http1_response *r)
 {
@@ -221,13 +233,10 @@ static int apply_header(const char *line, size_t n, struct http1_response *r)
 int http1_parse_response(const char *buf, size_t len,
     struct http1_response *r)
 {
-	const char *end = NULL;
-	size_t scan = len < HTTP1_HEAD_MAX ? len : HTTP1_HEAD_MAX;
+	size_t head = head_end(buf, len < HTTP1_HEAD_MAX ? len : HTTP1_HEAD_MAX);
+	const char *end = buf + head;
 
-	for (size_t i = 3; i < scan && end == NULL; i++)
-		if (memcmp(buf + i - 3, "\r\n\r\n", 4) == 0)
-			end = buf + i + 1;
-	if (end == NULL)
+	if (head == 0)
 		return len >= HTTP1_HEAD_MAX ? -1 : -2;
 	r->status = 0;
 	r->content_length = -1;
@@ -246,6 +255,87 @@ int http1_parse_response(const char *buf, size_t len,
 	if (r->chunked && r->content_length >= 0)
 		return -1;
 	return (int)(end - buf);
+}
+
+/* ---- request ---- */
+
+/* Request-target bytes: visible ASCII. */
+static bool is_target_char(char c)
+{
+	return c > ' ' && c < 0x7f;
+}
+
+static size_t span(const char *p, size_t n, bool (*ok)(char))
+{
+	size_t i = 0;
+
+	while (i < n && ok(p[i]))
+		i++;
+	return i;
+}
+
+/* The path of an origin-form ("/p?q") or absolute-form ("http://h/p?q",
+ * which servers must accept: RFC 9112 3.2.2) target; false for any
+ * other form. */
+static bool target_path(const char *t, size_t n, struct http1_request *r)
+{
+	size_t skip = 0;
+
+	if (n >= 7 && strncasecmp(t, "http://", 7) == 0)
+		skip = 7;
+	else if (n >= 8 && strncasecmp(t, "https://", 8) == 0)
+		skip = 8;
+	else if (n == 0 || t[0] != '/')
+		return false;
+	if (skip > 0) {
+		const char *slash = memchr(t + skip, '/', n - skip);
+		skip = slash ? (size_t)(slash - t) : n;
+	}
+	const char *q = memchr(t + skip, '?', n - skip);
+	r->path = t + skip;
+	r->path_len = (q ? (size_t)(q - t) : n) - skip;
+	return true;
+}
+
+/* "METHOD SP target SP HTTP/1.d CRLF" at p[0..n): its length, or 0. */
+static size_t request_line(const char *p, size_t n, struct http1_request *r)
+{
+	size_t i = span(p, n, is_tchar), target_len;
+
+	r->method = p;
+	r->method_len = i;
+	if (i == 0 || i == n || p[i++] != ' ')
+		return 0;
+	target_len = span(p + i, n - i, is_target_char);
+	if (!target_path(p + i, target_len, r))
+		return 0;
+	i += target_len;
+	if (n - i < 11 || memcmp(p + i, " HTTP/1.", 8) != 0 ||
+	    p[i + 8] < '0' || p[i + 8] > '9' || memcmp(p + i + 9, "\r\n", 2))
+		return 0;
+	r->minor = p[i + 8] - '0';
+	return i + 11;
+}
+
+int http1_parse_request(const char *buf, size_t len, struct http1_request *r)
+{
+	size_t end = head_end(buf, len), i;
+	unsigned hosts = 0;
+
+	if (end == 0)
+		return -2;
+	if ((i = request_line(buf, end, r)) == 0)
+		return -1;
+	while (i < end - 2) {
+		size_t n = header_line_len(buf + i, end - 2 - i);
+		if (n == 0)
+			return -1;
+		hosts += name_is(buf + i, "host");
+		i += n;
+	}
+	if (hosts > 1 || (r->minor > 0 && hosts == 0) || end > INT_MAX)
+		return -1;
+	return (int)end;
 }
 
 /* ---- chunked body ---- */

@@ -1,10 +1,14 @@
-/* http1.h - the client side of HTTP/1.1 (RFC 9112), as the exporter needs
- * it: URL parsing, request heads, and a stateless response parser.
+/* http1.h - HTTP/1.1 (RFC 9112) both ways: the client side the exporter
+ * needs (URL parsing, request heads, a response parser, chunked bodies)
+ * and the server side the metrics listener needs (a request parser).
  *
- * The parser is picohttpparser-style: call it again on the whole buffer
- * whenever more bytes arrived.  It returns the head length once the blank
- * line is in, -2 when more bytes are needed, -1 on a malformed or
- * oversized head.  Nothing is allocated; every size is capped.
+ * The parsers are picohttpparser-style: stateless, call them again on
+ * the whole buffer whenever more bytes arrived.  They return the head
+ * length once the blank line is in, -2 when more bytes are needed, -1 on
+ * a malformed head.  Nothing is allocated; every size is capped: the
+ * response parser's head by HTTP1_HEAD_MAX (-1 beyond), the request
+ * parser's by the caller's buffer (-2 with a full buffer: too large).
+ * Only buf[0..len) is ever read.
  */
 #ifndef HTTP1_H
 #define HTTP1_H
@@ -50,6 +54,27 @@ struct http1_response {
 /* Parses buf[0..len): see the top of this file. */
 int http1_parse_response(const char *buf, size_t len,
     struct http1_response *r);
+
+/* ---- server side ---- */
+
+/* A request head's parts; the pointers point into the parsed buffer and
+ * live as long as it does. */
+struct http1_request {
+	const char *method;           /* a token, case-sensitive */
+	size_t method_len;
+	const char *path;             /* the target's path, without its query */
+	size_t path_len;              /* 0 for "http://host" */
+	int minor;                    /* HTTP/1.<minor>, 0..9 */
+};
+
+/* The request line ("METHOD SP target SP HTTP/1.d CRLF"; the target in
+ * origin form "/p?q" or absolute form "http[s]://host/p?q"), header lines
+ * ("Name: value CRLF", a token name, no control bytes in the value, no
+ * folding, no bare LF) and the blank line.  Host is counted as RFC 9112
+ * 3.2 asks: exactly one in HTTP/1.1, at most one in HTTP/1.0.  The bytes
+ * after the head are not looked at.  See the top of this file for the
+ * return value. */
+int http1_parse_request(const char *buf, size_t len, struct http1_request *r);
 
 /* Chunked body in buf[0..len).  Returns -2 until the last chunk and the
  * trailers are in, -1 if malformed; then decodes it in place, sets

@@ -12,6 +12,7 @@
 #include <unistd.h>
 
 #include "addr.h"
+#include "http1.h"
 #include "listener.h"
 
 #define OTHER "other"
@@ -330,158 +331,32 @@ size_t metrics_render(const struct metrics *m, char *buf, size_t cap)
 	return o.overflow ? 0 : o.len;
 }
 
-/* ---- HTTP request head ---- */
+/* ---- routing a request ---- */
 
-/* RFC 9110 token characters. */
-static bool is_tchar(unsigned char c)
+static bool is(const char *p, size_t n, const char *s)
 {
-	return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'z') ||
-	    (c >= 'A' && c <= 'Z') || (c != '\0' && strchr("!#$%&'*+-.^_`|~",
-	    c) != NULL);
-}
-
-/* Field value bytes: visible ASCII, SP, HTAB, obs-text. */
-static bool is_value_char(unsigned char c)
-{
-	return c == '\t' || (c >= 0x20 && c != 0x7f);
-}
-
-/* Offset just past the first CRLF CRLF in buf[0..len), or 0. */
-static size_t head_end(const char *buf, size_t len)
-{
-	for (size_t i = 3; i < len; i++)
-		if (buf[i] == '\n' && buf[i - 1] == '\r' && buf[i - 2] == '\n' &&
-		    buf[i - 3] == '\r')
-			return i + 1;
-	return 0;
-}
-
-/* Length of the run at buf[pos..end) whose bytes satisfy ok(). */
-static size_t span(const char *buf, size_t pos, size_t end,
-    bool (*ok)(unsigned char))
-{
-	size_t n = 0;
-	while (pos + n < end && ok((unsigned char)buf[pos + n]))
-		n++;
-	return n;
-}
-
-static bool is_target_char(unsigned char c)
-{
-	return c > 0x20 && c < 0x7f;
-}
-
-static bool expect(const char *buf, size_t *pos, size_t end, const char *s)
-{
-	size_t n = strlen(s);
-	if (end - *pos < n || memcmp(buf + *pos, s, n) != 0)
-		return false;
-	*pos += n;
-	return true;
-}
-
-struct request_line {
-	size_t method, method_len;
-	size_t target, target_len;
-	size_t path, path_len;    /* inside the target, without the query */
-	bool http11;              /* HTTP/1.1 or a later 1.x */
-};
-
-/* Origin form "/p?q", or absolute form "http://host/p?q" (RFC 9112 3.2.2:
- * servers must accept it); false for anything else. */
-static bool target_path(const char *buf, struct request_line *rl)
-{
-	const char *t = buf + rl->target;
-	size_t n = rl->target_len, skip = 0;
-
-	if (n >= 7 && strncasecmp(t, "http://", 7) == 0)
-		skip = 7;
-	else if (n >= 8 && strncasecmp(t, "https://", 8) == 0)
-		skip = 8;
-	else if (n == 0 || t[0] != '/')
-		return false;
-	if (skip > 0) {
-		const char *slash = memchr(t + skip, '/', n - skip);
-		skip = slash ? (size_t)(slash - t) : n;
-	}
-	const char *q = memchr(t + skip, '?', n - skip);
-	rl->path = rl->target + skip;
-	rl->path_len = (q ? (size_t)(q - t) : n) - skip;
-	return true;
-}
-
-static bool parse_request_line(const char *buf, size_t *pos, size_t end,
-    struct request_line *rl)
-{
-	rl->method = *pos;
-	rl->method_len = span(buf, *pos, end, is_tchar);
-	*pos += rl->method_len;
-	if (rl->method_len == 0 || !expect(buf, pos, end, " "))
-		return false;
-	rl->target = *pos;
-	rl->target_len = span(buf, *pos, end, is_target_char);
-	*pos += rl->target_len;
-	if (!target_path(buf, rl) ||
-	    !expect(buf, pos, end, " ") || !expect(buf, pos, end, "HTTP/1.") ||
-	    *pos >= end || buf[*pos] < '0' || buf[*pos] > '9')
-		return false;
-	rl->http11 = buf[(*pos)++] != '0';
-	return expect(buf, pos, end, "\r\n");
-}
-
-/* Header lines up to the empty one; counts Host fields. */
-static bool parse_headers(const char *buf, size_t *pos, size_t end,
-    unsigned *hosts)
-{
-	while (!expect(buf, pos, end, "\r\n")) {
-		size_t name = *pos, name_len = span(buf, *pos, end, is_tchar);
-		*pos += name_len;
-		if (name_len == 0 || !expect(buf, pos, end, ":"))
-			return false;
-		*pos += span(buf, *pos, end, is_value_char);
-		if (!expect(buf, pos, end, "\r\n"))
-			return false;
-		if (name_len == 4 && strncasecmp(buf + name, "host", 4) == 0)
-			(*hosts)++;
-	}
-	return true;
-}
-
-static bool path_is(const char *buf, const struct request_line *rl,
-    const char *path)
-{
-	return rl->path_len == strlen(path) &&
-	    memcmp(buf + rl->path, path, rl->path_len) == 0;
-}
-
-static bool method_is(const char *buf, const struct request_line *rl,
-    const char *m)
-{
-	return rl->method_len == strlen(m) &&
-	    memcmp(buf + rl->method, m, rl->method_len) == 0;
+	return n == strlen(s) && memcmp(p, s, n) == 0;
 }
 
 enum metrics_route metrics_parse_request(const char *buf, size_t len,
     bool *head)
 {
-	struct request_line rl;
-	unsigned hosts = 0;
-	size_t pos = 0;
-	size_t end = head_end(buf, len < METRICS_REQ_MAX ? len :
-	    METRICS_REQ_MAX);
+	struct http1_request rq;
+	int n = http1_parse_request(buf, len < METRICS_REQ_MAX ? len :
+	    METRICS_REQ_MAX, &rq);
 
 	*head = false;
-	if (end == 0)
+	if (n == -2)
 		return len >= METRICS_REQ_MAX ? ROUTE_TOO_LARGE :
 		    ROUTE_INCOMPLETE;
-	if (!parse_request_line(buf, &pos, end, &rl) ||
-	    !parse_headers(buf, &pos, end, &hosts) || hosts > 1 ||
-	    (rl.http11 && hosts == 0))
+	if (n < 0)
 		return ROUTE_BAD_REQUEST;
-	enum metrics_route r = path_is(buf, &rl, "/metrics") ? ROUTE_METRICS :
-	    path_is(buf, &rl, "/healthz") ? ROUTE_HEALTHZ : ROUTE_NOT_FOUND;
-	*head = method_is(buf, &rl, "HEAD");
-	if (r != ROUTE_NOT_FOUND && !*head && !method_is(buf, &rl, "GET"))
+	enum metrics_route r = is(rq.path, rq.path_len, "/metrics") ?
+	    ROUTE_METRICS : is(rq.path, rq.path_len, "/healthz") ?
+	    ROUTE_HEALTHZ : ROUTE_NOT_FOUND;
+	*head = is(rq.method, rq.method_len, "HEAD");
+	if (r != ROUTE_NOT_FOUND && !*head &&
+	    !is(rq.method, rq.method_len, "GET"))
 		return ROUTE_BAD_METHOD;
 	return r;
 }

@@ -106,9 +106,10 @@ enum metrics_route {
 	ROUTE_TOO_LARGE,      /* no end of head within METRICS_REQ_MAX */
 };
 
-/* Parse the request head in buf[0..len) (RFC 9112: request line, header
- * lines, CRLF line ends, Host required in HTTP/1.1).  *head is set for a
- * HEAD request.  The bytes after the head are not looked at. */
+/* The route of the request head in buf[0..len), parsed by
+ * http1_parse_request (RFC 9112: request line, header lines, CRLF line
+ * ends, Host rules) within the first METRICS_REQ_MAX bytes.  *head is set
+ * for a HEAD request.  The bytes after the head are not looked at. */
 enum metrics_route metrics_parse_request(const char *buf, size_t len,
     bool *head);
 

@@ -14,7 +14,8 @@ it, gzip on and off.  From the recorded bytes, both directions:
   ndjson/   8 number bytes + the strings of those messages
   config/   NUL-separated argv/env tokens (written here, not captured)
   metrics/  HTTP request heads python's http.client sends, plus a
-            Prometheus scrape (metrics.c's request parser)
+            Prometheus scrape (metrics.c's routing)
+  http1/    the same heads (http1.c's request parser)
 
 Usage: capture_seeds.py OUTDIR   (run under /usr/bin/python3)
 """
@@ -298,7 +299,7 @@ def main():
     for e in errors:
         print("capture_seeds: session failed: %s" % e, file=sys.stderr)
     seeds = seeds_from(proxy.conns)
-    seeds["metrics"] = http_seeds()
+    seeds["metrics"] = seeds["http1"] = http_seeds()
     write_seeds(sys.argv[1], seeds)
     return 1 if errors or len(proxy.conns) < 4 else 0
 

@@ -1,12 +1,17 @@
-/* fuzz_http1.c - the HTTP/1.1 response parser, the chunked decoder, the
- * header-file check and URL parsing on hostile bytes.  Invariants: results
- * stay inside the input, a head found in a prefix is found at the same
- * place in the whole input, a decoded body is never longer than its
- * encoding, and a parsed URL makes a well-formed request head.
+/* fuzz_http1.c - the HTTP/1.1 response and request parsers, the chunked
+ * decoder, the header-file check and URL parsing on hostile bytes.
+ * Invariants: results stay inside the input, a head found in a prefix is
+ * found at the same place in the whole input, a decoded body is never
+ * longer than its encoding, and a parsed URL makes a well-formed request
+ * head.  The request parser reads a heap copy of exactly len bytes, ends
+ * its head at the first CRLF CRLF (found here independently), answers
+ * the same on the head alone, and is partial on any shorter prefix; the
+ * parts it returns lie inside the head and hold no control bytes.
  *
  * clang -std=c11 -D_DEFAULT_SOURCE -g -O1 -fsanitize=fuzzer,address,undefined \
  *     -I. fuzz/fuzz_http1.c http1.c -o build/fuzz/fuzz_http1
  */
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -33,6 +38,57 @@ static void fuzz_response(const char *p, size_t n)
 	}
 	if (n > 0)   /* a shorter prefix never completes earlier than this */
 		CHECK(http1_parse_response(p, n - 1, &r2) != -2 || head != 0);
+}
+
+/* Offset just past the first CRLF CRLF, or 0 (independent of http1.c). */
+static size_t find_end(const char *d, size_t len)
+{
+	for (size_t i = 0; i + 4 <= len; i++)
+		if (memcmp(d + i, "\r\n\r\n", 4) == 0)
+			return i + 4;
+	return 0;
+}
+
+static bool printable(const char *p, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		if ((unsigned char)p[i] <= ' ' || (unsigned char)p[i] >= 0x7f)
+			return false;
+	return true;
+}
+
+static bool inside(const char *p, size_t n, const char *buf, size_t len)
+{
+	return p >= buf && n <= len && (size_t)(p - buf) <= len - n;
+}
+
+static void fuzz_request(const char *p, size_t n)
+{
+	char *copy = malloc(n ? n : 1);
+	struct http1_request r, r2, shorter;
+	size_t end = find_end(p, n);
+
+	memcpy(copy, p, n);
+	int head = http1_parse_request(copy, n, &r);
+	if (end == 0)
+		CHECK(head == -2);
+	else
+		CHECK(head == -1 || (size_t)head == end);
+	if (end > 0) {     /* the head alone: the same answer */
+		CHECK(http1_parse_request(copy, end, &r2) == head);
+		CHECK(http1_parse_request(copy, end - 1, &shorter) == -2);
+	}
+	if (head > 0) {
+		CHECK(r.method_len > 0 && inside(r.method, r.method_len, copy,
+		    (size_t)head) && printable(r.method, r.method_len));
+		CHECK(inside(r.path, r.path_len, copy, (size_t)head) &&
+		    printable(r.path, r.path_len));
+		CHECK(r.path_len == 0 || r.path[0] == '/');
+		CHECK(r.minor >= 0 && r.minor <= 9);
+		CHECK(r2.method == r.method && r2.path == r.path &&
+		    r2.path_len == r.path_len && r2.minor == r.minor);
+	}
+	free(copy);
 }
 
 static void fuzz_chunked(const char *p, size_t n)
@@ -74,6 +130,7 @@ int LLVMFuzzerTestOneInput(const unsigned char *data, size_t size)
 	const char *p = (const char *)data;
 
 	fuzz_response(p, size);
+	fuzz_request(p, size);
 	fuzz_chunked(p, size);
 	fuzz_url(p, size);
 	if (http1_check_headers(p, size) == 0)

@@ -1,11 +1,14 @@
 /* test_http1.c - URL parsing, request heads, header-file check, response
- * heads (every prefix is "partial"), chunked bodies, hostile input. */
+ * heads (every prefix is "partial"), chunked bodies, and the server-side
+ * request parser (its parts, Host rules, every prefix partial, bytes
+ * read only inside len, hostile request lines and headers). */
 #include <stdarg.h>
 #include <stddef.h>
 #include <setjmp.h>
 #include <cmocka.h>
 
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "http1.h"
@@ -191,6 +194,140 @@ static void test_dechunk_hostile(void **state)
 	assert_int_equal(http1_dechunk(buf, 11, &body), -2);
 }
 
+/* ---- request (server side) ---- */
+
+static int parse_req(const char *s, struct http1_request *r)
+{
+	return http1_parse_request(s, strlen(s), r);
+}
+
+static void assert_span(const char *p, size_t n, const char *want)
+{
+	if (n != strlen(want) || memcmp(p, want, n) != 0)
+		fail_msg("'%.*s', want '%s'", (int)n, p, want);
+}
+
+static void test_request_parts(void **state)
+{
+	static const struct {
+		const char *head, *method, *path;
+		int minor;
+	} good[] = {
+		{ "GET /metrics HTTP/1.1\r\nHost: x\r\n\r\n", "GET", "/metrics", 1 },
+		{ "HEAD /healthz?x=1&y HTTP/1.1\r\nhOsT:x\r\n\r\n", "HEAD",
+		  "/healthz", 1 },
+		{ "GET / HTTP/1.0\r\n\r\n", "GET", "/", 0 },
+		{ "M-SEARCH! /a/b/ HTTP/1.9\r\nHost: h\r\nA:\r\n\r\n", "M-SEARCH!",
+		  "/a/b/", 9 },
+		/* Absolute form: the path after the authority (RFC 9112 3.2.2). */
+		{ "GET http://h:9/metrics?a HTTP/1.1\r\nHost: h:9\r\n\r\n", "GET",
+		  "/metrics", 1 },
+		{ "GET HTTPS://h/x HTTP/1.1\r\nHost: h\r\n\r\n", "GET", "/x", 1 },
+		{ "GET http://h HTTP/1.1\r\nHost: h\r\n\r\n", "GET", "", 1 },
+		{ "GET http://h?q HTTP/1.1\r\nHost: h\r\n\r\n", "GET", "", 1 },
+		/* Field values may carry tabs and obs-text. */
+		{ "GET /m HTTP/1.1\r\nHost: x\r\nX-A:\t\xc3\xa9 v\t\r\n\r\n", "GET",
+		  "/m", 1 },
+	};
+	struct http1_request r;
+	(void)state;
+	for (size_t i = 0; i < sizeof good / sizeof good[0]; i++) {
+		if (parse_req(good[i].head, &r) != (int)strlen(good[i].head))
+			fail_msg("refused: %s", good[i].head);
+		assert_span(r.method, r.method_len, good[i].method);
+		assert_span(r.path, r.path_len, good[i].path);
+		assert_int_equal(r.minor, good[i].minor);
+	}
+	/* What follows the head is the caller's: not looked at. */
+	static const char more[] = "GET / HTTP/1.0\r\n\r\n\x01\x02garbage";
+	assert_int_equal(http1_parse_request(more, sizeof more - 1, &r), 18);
+}
+
+/* RFC 9112 3.2: one Host in HTTP/1.1, never two. */
+static void test_request_host_rules(void **state)
+{
+	struct http1_request r;
+	(void)state;
+	assert_int_equal(parse_req("GET / HTTP/1.1\r\n\r\n", &r), -1);
+	assert_int_equal(parse_req("GET / HTTP/1.1\r\nHost: a\r\nHost: b\r\n"
+	    "\r\n", &r), -1);
+	assert_int_equal(parse_req("GET / HTTP/1.0\r\nHost: a\r\nHOST: b\r\n"
+	    "\r\n", &r), -1);
+	assert_int_equal(parse_req("GET / HTTP/1.1\r\nX-Host: a\r\n\r\n", &r),
+	    -1);
+	assert_true(parse_req("GET / HTTP/1.0\r\nHost: a\r\n\r\n", &r) > 0);
+	assert_true(parse_req("GET / HTTP/1.1\r\nHostname: a\r\nHost: b\r\n"
+	    "\r\n", &r) > 0);
+}
+
+/* Every proper prefix is partial; the parser reads only what len gives
+ * (each try is a heap copy of exactly that size, for ASan). */
+static void test_request_every_prefix_partial(void **state)
+{
+	static const char req[] = "HEAD /healthz HTTP/1.1\r\nHost: x\r\n"
+	    "User-Agent: Prometheus/2.42\r\n\r\n";
+	struct http1_request r;
+	size_t n = sizeof req - 1;
+	(void)state;
+	for (size_t i = 0; i <= n; i++) {
+		char *copy = malloc(i ? i : 1);
+		assert_non_null(copy);
+		memcpy(copy, req, i);
+		assert_int_equal(http1_parse_request(copy, i, &r),
+		    i < n ? -2 : (int)n);
+		free(copy);
+	}
+	/* A head that never ends stays partial: the caller's buffer is
+	 * the cap (a full one means 431).  Bare LFs end nothing. */
+	static char big[4096];
+	memset(big, '\n', sizeof big);
+	assert_int_equal(http1_parse_request(big, sizeof big, &r), -2);
+}
+
+static void test_request_hostile(void **state)
+{
+	static const char *const bad[] = {
+		"GET  /metrics HTTP/1.1\r\nHost: x\r\n\r\n",
+		"GET /metrics  HTTP/1.1\r\nHost: x\r\n\r\n",
+		"GET metrics HTTP/1.1\r\nHost: x\r\n\r\n",
+		"GET x/metrics HTTP/1.1\r\nHost: x\r\n\r\n",
+		"GET ftp://x/metrics HTTP/1.1\r\nHost: x\r\n\r\n",
+		"GET * HTTP/1.1\r\nHost: x\r\n\r\n",
+		"GET /metrics HTTP/2.0\r\nHost: x\r\n\r\n",
+		"GET /metrics HTTP/1.x\r\nHost: x\r\n\r\n",
+		"GET /metrics HTTP/1.10\r\nHost: x\r\n\r\n",
+		"GET /metrics HTTP/1.1 \r\nHost: x\r\n\r\n",
+		"GET /metrics http/1.1\r\nHost: x\r\n\r\n",
+		"GET /metrics\r\nHost: x\r\n\r\n",
+		"GET\r\n\r\n", "GET \r\n\r\n", "\r\n\r\n",
+		" GET /metrics HTTP/1.1\r\nHost: x\r\n\r\n",
+		"\r\nGET /metrics HTTP/1.1\r\nHost: x\r\n\r\n",
+		"G(T /metrics HTTP/1.1\r\nHost: x\r\n\r\n",
+		"GET /met\x7frics HTTP/1.1\r\nHost: x\r\n\r\n",
+		"GET /m\xc3\xa9 HTTP/1.1\r\nHost: x\r\n\r\n",
+		"GET /metrics HTTP/1.1\r\nHost : x\r\n\r\n",
+		"GET /metrics HTTP/1.1\r\n: x\r\nHost: x\r\n\r\n",
+		"GET /metrics HTTP/1.1\r\nHost x\r\n\r\n",
+		"GET /metrics HTTP/1.1\r\nHost: x\r\n folded\r\n\r\n",
+		"GET /metrics HTTP/1.1\r\nHost: x\rY\r\n\r\n",
+		"GET /metrics HTTP/1.1\r\nHost: x\nA: b\r\n\r\n",
+		"GET /metrics HTTP/1.1\r\nHost: \x01\r\n\r\n",
+		"GET /metrics HTTP/1.1\r\nX\x80: y\r\nHost: x\r\n\r\n",
+		"\x16\x03\x01\x02\x10\x01\x11\x01\xfc\x03\x03\r\n\r\n",
+		"PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n",
+	};
+	struct http1_request r;
+	(void)state;
+	for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++)
+		if (parse_req(bad[i], &r) != -1)
+			fail_msg("request %zu: %d", i, parse_req(bad[i], &r));
+	/* A NUL inside a header value or the method. */
+	static const char nul[] = "GET /m HTTP/1.1\r\nHost: a\0b\r\n\r\n";
+	assert_int_equal(http1_parse_request(nul, sizeof nul - 1, &r), -1);
+	static const char nul2[] = "G\0T /m HTTP/1.0\r\n\r\n";
+	assert_int_equal(http1_parse_request(nul2, sizeof nul2 - 1, &r), -1);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -203,6 +340,10 @@ int main(void)
 		cmocka_unit_test(test_response_size_cap),
 		cmocka_unit_test(test_dechunk),
 		cmocka_unit_test(test_dechunk_hostile),
+		cmocka_unit_test(test_request_parts),
+		cmocka_unit_test(test_request_host_rules),
+		cmocka_unit_test(test_request_every_prefix_partial),
+		cmocka_unit_test(test_request_hostile),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -1,6 +1,7 @@
-/* test_metrics.c - the HTTP request-head parser (valid, hostile, split,
- * oversized input) and the Prometheus exposition (values, label caps,
- * escaping, histogram, export block, buffer too small).  The HTTP server
+/* test_metrics.c - routing a request head (paths, methods, 400 for what
+ * http1_parse_request refuses, split and oversized input) and the
+ * Prometheus exposition (values, label caps, escaping, histogram, export
+ * block, buffer too small).  The HTTP server
  * itself is exercised over real sockets by test/interop/test_metrics.py. */
 #include <stdarg.h>
 #include <stddef.h>
@@ -83,38 +84,21 @@ static void test_not_found_and_method(void **state)
 		    ROUTE_BAD_METHOD);
 }
 
+/* The parser's verdicts (test_http1.c has the hostile cases) become
+ * 400: one of each kind here. */
 static void test_bad_requests(void **state)
 {
 	(void)state;
 	static const char *const bad[] = {
 		"GET /metrics HTTP/1.1\r\n\r\n",                 /* no Host */
 		"GET /metrics HTTP/1.1\r\nHost: a\r\nHost: b\r\n\r\n",
-		"GET /metrics HTTP/1.0\r\nHost: a\r\nHOST: b\r\n\r\n",
 		"GET  /metrics HTTP/1.1\r\nHost: x\r\n\r\n",
-		"GET /metrics  HTTP/1.1\r\nHost: x\r\n\r\n",
-		"GET metrics HTTP/1.1\r\nHost: x\r\n\r\n",
-		"GET x/metrics HTTP/1.1\r\nHost: x\r\n\r\n",
 		"GET ftp://x/metrics HTTP/1.1\r\nHost: x\r\n\r\n",
 		"GET /metrics HTTP/2.0\r\nHost: x\r\n\r\n",
-		"GET /metrics HTTP/1.x\r\nHost: x\r\n\r\n",
-		"GET /metrics HTTP/1.1 \r\nHost: x\r\n\r\n",
-		"GET /metrics http/1.1\r\nHost: x\r\n\r\n",
-		"GET /metrics\r\nHost: x\r\n\r\n",
-		" GET /metrics HTTP/1.1\r\nHost: x\r\n\r\n",
-		"\r\nGET /metrics HTTP/1.1\r\nHost: x\r\n\r\n",
-		"GET /met\x7frics HTTP/1.1\r\nHost: x\r\n\r\n",
-		"GET /metrics HTTP/1.1\r\nHost : x\r\n\r\n",
-		"GET /metrics HTTP/1.1\r\n: x\r\nHost: x\r\n\r\n",
-		"GET /metrics HTTP/1.1\r\nHost x\r\n\r\n",
 		"GET /metrics HTTP/1.1\r\nHost: x\r\n folded\r\n\r\n",
-		"GET /metrics HTTP/1.1\r\nHost: x\rY\r\n\r\n",
-		"GET /metrics HTTP/1.1\r\nHost: x\nA: b\r\n\r\n",
-		"GET /metrics HTTP/1.1\r\nHost: \x01\r\n\r\n",
-		"GET /metrics HTTP/1.1\r\nX\x80: y\r\nHost: x\r\n\r\n",
 		"\x16\x03\x01\x02\x10\x01\x11\x01\xfc\x03\x03\r\n\r\n",
-		"PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n",
 	};
-	for (size_t i = 0; i < sizeof bad / sizeof *bad; i++) {
+	for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
 		if (route_of(bad[i], NULL) != ROUTE_BAD_REQUEST)
 			fail_msg("request %zu: %d", i, route_of(bad[i], NULL));
 	}

@@ -363,11 +363,12 @@ enum metrics_route metrics_parse_request(const char *buf, size_t len,
 
 /* ---- HTTP server ---- */
 
-enum client_state { CLIENT_FREE, CLIENT_READING, CLIENT_WRITING };
+/* One scrape connection (a metrics_client place). */
+enum scrape_state { SCRAPE_FREE, SCRAPE_READING, SCRAPE_WRITING };
 
 struct metrics_client {
 	struct metrics_server *srv;
-	enum client_state state;
+	enum scrape_state state;
 	int fd, slot;
 	size_t req_len;
 	size_t out_len, out_sent;
@@ -435,7 +436,7 @@ static void client_close(struct metrics_client *c)
 {
 	loop_del(c->srv->l, c->slot);
 	close(c->fd);
-	c->state = CLIENT_FREE;
+	c->state = SCRAPE_FREE;
 	listener_resume(&c->srv->listener);   /* a place is free */
 }
 
@@ -467,7 +468,7 @@ static void client_respond(struct metrics_client *c, enum metrics_route r,
 		    format_reply(c->out, cap, &reply_too_big);
 	}
 	c->out_sent = 0;
-	c->state = CLIENT_WRITING;
+	c->state = SCRAPE_WRITING;
 	loop_set_events(srv->l, c->slot, POLLOUT);
 }
 
@@ -515,21 +516,21 @@ static void on_client(struct loop *l, int slot, short revents, void *ud)
 	(void)slot;
 
 	if (revents == 0) {          /* deadline: slow or stuck client */
-		if (c->state == CLIENT_READING)
+		if (c->state == SCRAPE_READING)
 			try_send(c->fd, &reply_slow);
 		client_close(c);
 		return;
 	}
-	if (c->state == CLIENT_READING && !client_read(c))
+	if (c->state == SCRAPE_READING && !client_read(c))
 		return;
-	if (c->state == CLIENT_WRITING)
+	if (c->state == SCRAPE_WRITING)
 		client_write(c);
 }
 
 static struct metrics_client *free_client(struct metrics_server *srv)
 {
 	for (unsigned i = 0; i < METRICS_CLIENTS; i++)
-		if (srv->c[i].state == CLIENT_FREE)
+		if (srv->c[i].state == SCRAPE_FREE)
 			return &srv->c[i];
 	return NULL;
 }
@@ -555,7 +556,7 @@ static void on_metrics_accept(void *ud, int fd,
 	c->fd = fd;
 	c->slot = cs;
 	c->req_len = 0;
-	c->state = CLIENT_READING;
+	c->state = SCRAPE_READING;
 	loop_set_deadline(srv->l, cs, now_ms() + METRICS_CLIENT_MS);
 }
 
@@ -609,7 +610,7 @@ void metrics_server_free(struct metrics_server *srv)
 	if (srv == NULL)
 		return;
 	for (unsigned i = 0; i < METRICS_CLIENTS; i++)
-		if (srv->c[i].state != CLIENT_FREE)
+		if (srv->c[i].state != SCRAPE_FREE)
 			client_close(&srv->c[i]);
 	listener_close(&srv->listener);
 	free(srv);

@@ -20,7 +20,7 @@ PROTO_C  := $(GEN)/kaspa.pb.c
 
 SRCS     := sensor.c config.c loop.c ipmap.c addr.c peer.c probe.c client.c crawl.c report.c announce.c h2.c hpack.c inflate.c kaspa_pb.c ndjson.c metrics.c
 SRCS     += export.c http1.c tls.c dns.c pem.c jsonr.c jwt.c firestore.c fortify_shim.c
-SRCS     += dial.c socks5.c decimal.c listener.c
+SRCS     += dial.c socks5.c decimal.c listener.c json_write.c hex.c
 OBJS     := $(SRCS:%.c=$(B)/musl/%.o) $(B)/musl/kaspa.pb.o
 
 DEB_ARCH := $(shell dpkg --print-architecture)
@@ -106,7 +106,7 @@ TCC      := gcc
 TFLAGS   := $(CSTD) $(WARN) -g -O1 -fsanitize=address,undefined \
             -fno-sanitize-recover=all $(PB_DEFS) -I. -I$(GEN)
 
-UNIT     := hpack inflate h2 kaspa_pb ndjson ipmap addr report metrics loop config \
+UNIT     := hpack inflate h2 kaspa_pb json_write ndjson ipmap addr report metrics loop config \
             http1 dns jwt socks5 dial jsonr listener
 test_hpack_DEPS    := hpack.c
 test_inflate_DEPS  := inflate.c
@@ -115,6 +115,7 @@ test_h2_DEPS       := h2.c hpack.c inflate.c
 test_h2_LIBS       := -lz
 test_kaspa_pb_DEPS := kaspa_pb.c $(PROTO_C)
 test_kaspa_pb_LIBS := $(PB_LIB)
+test_json_write_DEPS := json_write.c hex.c
 test_ndjson_DEPS   := ndjson.c
 test_http1_DEPS    := http1.c decimal.c
 test_jsonr_DEPS    := jsonr.c
@@ -153,14 +154,14 @@ interop: kaspa-sensor
 FCC      := clang
 FFLAGS   := $(CSTD) $(WARN) -g -O1 -fsanitize=fuzzer,address,undefined \
             $(PB_DEFS) -I. -I$(GEN)
-FUZZ     := hpack inflate kaspa_pb ndjson h2 config report metrics http1 dns jsonr \
+FUZZ     := hpack inflate kaspa_pb json_write h2 config report metrics http1 dns jsonr \
             socks5
 fuzz_hpack_DEPS    := hpack.c
 fuzz_inflate_DEPS  := inflate.c
 fuzz_inflate_LIBS  := -lz
 fuzz_kaspa_pb_DEPS := kaspa_pb.c $(PROTO_C)
 fuzz_kaspa_pb_LIBS := $(PB_LIB)
-fuzz_ndjson_DEPS   := ndjson.c
+fuzz_json_write_DEPS := json_write.c hex.c
 fuzz_http1_DEPS    := http1.c decimal.c
 fuzz_dns_DEPS      := dns.c
 fuzz_socks5_DEPS   := socks5.c addr.c decimal.c

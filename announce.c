@@ -9,6 +9,7 @@
 #include <time.h>
 
 #include "client.h"
+#include "json_write.h"
 
 struct candidate {
 	struct ip_key ip;

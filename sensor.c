@@ -21,6 +21,7 @@
 #include "client.h"
 #include "config.h"
 #include "crawl.h"
+#include "hex.h"
 #include "peer.h"
 #include "probe.h"
 #include "report.h"

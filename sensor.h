@@ -7,7 +7,9 @@
 
 #include "config.h"
 #include "dial.h"
+#include "hex.h"          /* peer.c's log line (it includes no more) */
 #include "ipmap.h"
+#include "json_write.h"   /* peer.c's log line */
 #include "kaspa_pb.h"
 #include "listener.h"
 #include "loop.h"

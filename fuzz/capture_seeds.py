@@ -11,7 +11,7 @@ it, gzip on and off.  From the recorded bytes, both directions:
   hpack/    config byte + each connection's header blocks, length-prefixed
   inflate/  control byte 1 + every gzip message body
   kaspa_pb/ every protobuf message body, decompressed
-  ndjson/   8 number bytes + the strings of those messages
+  json_write/ 8 number bytes + the strings of those messages
   config/   NUL-separated argv/env tokens (written here, not captured)
   metrics/  HTTP request heads python's http.client sends, plus a
             Prometheus scrape (metrics.c's routing)
@@ -223,7 +223,8 @@ def message_strings(body):
 
 
 def seeds_from(conns):
-    out = {k: set() for k in ("h2", "hpack", "inflate", "kaspa_pb", "ndjson")}
+    out = {k: set() for k in ("h2", "hpack", "inflate", "kaspa_pb",
+                              "json_write")}
     for client, server in conns:
         client = bytes(client[PREFACE_LEN:])
         for cfg in (0x00, 0x03, 0x10):   # whole, 3-byte pieces, send between
@@ -240,7 +241,7 @@ def seeds_from(conns):
                         body = gzip.decompress(body)
                     out["kaspa_pb"].add(body)
                     for s in message_strings(body):
-                        out["ndjson"].add(struct.pack("<q", 12345) + s)
+                        out["json_write"].add(struct.pack("<q", 12345) + s)
     out["config"] = {b"\0".join(t.encode() for t in argv)
                      for argv in CONFIG_SEEDS}
     return out

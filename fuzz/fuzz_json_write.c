@@ -1,18 +1,19 @@
-/* fuzz_ndjson.c - any bytes in a string member (plus numbers from the first
- * input bytes) must give one line that is valid UTF-8 JSON (checked by the
- * small independent validator below), whose "s" member decodes back to the
- * input when the input was valid UTF-8.  A line may only fail to build when
- * its worst-case escaped size really exceeds JSON_LINE_MAX.
+/* fuzz_json_write.c - any bytes in a string member (plus numbers from the
+ * first input bytes) must give one line that is valid UTF-8 JSON (checked
+ * by the small independent validator below), whose "s" member decodes
+ * back to the input when the input was valid UTF-8.  A line may only fail
+ * to build when its worst-case escaped size really exceeds JSON_LINE_MAX.
  *
  * clang -std=c11 -D_DEFAULT_SOURCE -g -O1 -fsanitize=fuzzer,address,undefined \
- *     -I. fuzz/fuzz_ndjson.c ndjson.c -o build/fuzz/fuzz_ndjson
+ *     -I. fuzz/fuzz_json_write.c json_write.c hex.c \
+ *     -o build/fuzz/fuzz_json_write
  */
 #include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include "ndjson.h"
+#include "json_write.h"
 
 #define CHECK(c) do { if (!(c)) { \
 	fprintf(stderr, "check failed: %s (line %d)\n", #c, __LINE__); \

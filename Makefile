@@ -117,8 +117,8 @@ test_kaspa_pb_DEPS := kaspa_pb.c $(PROTO_C)
 test_kaspa_pb_LIBS := $(PB_LIB)
 test_json_write_DEPS := json_write.c hex.c
 test_ndjson_DEPS   := ndjson.c
-test_http1_DEPS    := http1.c decimal.c
-test_jsonr_DEPS    := jsonr.c
+test_http1_DEPS    := http1.c decimal.c hex.c
+test_jsonr_DEPS    := jsonr.c hex.c
 test_dns_DEPS      := dns.c
 test_socks5_DEPS   := socks5.c addr.c decimal.c
 test_dial_DEPS     := dial.c socks5.c dns.c addr.c decimal.c loop.c
@@ -126,7 +126,7 @@ test_jwt_DEPS      := jwt.c pem.c
 test_jwt_LIBS      := $(SSL_LIB)
 test_ipmap_DEPS    := ipmap.c
 test_addr_DEPS     := addr.c decimal.c
-test_metrics_DEPS  := metrics.c http1.c listener.c addr.c decimal.c loop.c
+test_metrics_DEPS  := metrics.c http1.c hex.c listener.c addr.c decimal.c loop.c
 test_loop_DEPS     := loop.c
 test_config_DEPS   := config.c addr.c decimal.c
 # poll() wrapped: the test sees each timeout and injects EINTR/errors.
@@ -135,7 +135,7 @@ test_listener_DEPS := listener.c loop.c addr.c decimal.c
 # accept4() wrapped: the test makes the next call fail.
 test_listener_LIBS := -Wl,--wrap=accept4
 # report reads logs offline: no socket, loop or protocol code.
-REPORT_DEPS        := report.c addr.c decimal.c jsonr.c
+REPORT_DEPS        := report.c addr.c decimal.c jsonr.c hex.c
 test_report_DEPS   := $(REPORT_DEPS)
 
 .SECONDEXPANSION:
@@ -162,13 +162,13 @@ fuzz_inflate_LIBS  := -lz
 fuzz_kaspa_pb_DEPS := kaspa_pb.c $(PROTO_C)
 fuzz_kaspa_pb_LIBS := $(PB_LIB)
 fuzz_json_write_DEPS := json_write.c hex.c
-fuzz_http1_DEPS    := http1.c decimal.c
+fuzz_http1_DEPS    := http1.c decimal.c hex.c
 fuzz_dns_DEPS      := dns.c
 fuzz_socks5_DEPS   := socks5.c addr.c decimal.c
-fuzz_jsonr_DEPS    := jsonr.c
+fuzz_jsonr_DEPS    := jsonr.c hex.c
 fuzz_h2_DEPS       := h2.c hpack.c inflate.c
 fuzz_config_DEPS   := config.c addr.c decimal.c
-fuzz_metrics_DEPS  := metrics.c http1.c listener.c addr.c decimal.c loop.c
+fuzz_metrics_DEPS  := metrics.c http1.c hex.c listener.c addr.c decimal.c loop.c
 fuzz_config_RUN    := -close_fd_mask=3
 fuzz_report_DEPS   := $(REPORT_DEPS)
 FUZZ_SECONDS ?= 60

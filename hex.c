@@ -11,3 +11,14 @@ void hex_text(char *out, const uint8_t *p, size_t n)
 	}
 	out[2 * n] = '\0';
 }
+
+int hex_digit_value(char c)
+{
+	if (c >= '0' && c <= '9')
+		return c - '0';
+	if (c >= 'a' && c <= 'f')
+		return c - 'a' + 10;
+	if (c >= 'A' && c <= 'F')
+		return c - 'A' + 10;
+	return -1;
+}

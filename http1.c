@@ -7,6 +7,7 @@
 #include <strings.h>
 
 #include "decimal.h"
+#include "hex.h"
 
 #define CHUNK_SIZE_DIGITS_MAX 15      /* < 2^60, no overflow */
 
@@ -340,17 +341,6 @@ int http1_parse_request(const char *buf, size_t len, struct http1_request *r)
 
 /* ---- chunked body ---- */
 
-static int hex_value(char c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	if (c >= 'A' && c <= 'F')
-		return c - 'A' + 10;
-	return -1;
-}
-
 /* Position after the CRLF ending the line at i, or -2 / -1. */
 static long line_end(const char *buf, size_t len, size_t i)
 {
@@ -375,7 +365,7 @@ static long walk_chunks(char *buf, size_t len, bool copy, size_t *body_len)
 		size_t digits = 0;
 		int h;
 
-		while (i + digits < len && (h = hex_value(buf[i + digits])) >= 0) {
+		while (i + digits < len && (h = hex_digit_value(buf[i + digits])) >= 0) {
 			if (++digits > CHUNK_SIZE_DIGITS_MAX)
 				return -1;
 			size = size * 16 + (uint64_t)h;

@@ -5,6 +5,8 @@
 #include <stdint.h>
 #include <string.h>
 
+#include "hex.h"
+
 size_t jsonr_ws(const char *p, size_t n, size_t i)
 {
 	while (i < n && (p[i] == ' ' || p[i] == '\t' || p[i] == '\n' ||
@@ -19,10 +21,7 @@ static int hex4(const char *p, size_t n, size_t i, uint32_t *v)
 	if (n - i < 4)
 		return -1;
 	for (size_t k = i; k < i + 4; k++) {
-		char c = p[k];
-		int d = c >= '0' && c <= '9' ? c - '0' :
-		    c >= 'a' && c <= 'f' ? c - 'a' + 10 :
-		    c >= 'A' && c <= 'F' ? c - 'A' + 10 : -1;
+		int d = hex_digit_value(p[k]);
 		if (d < 0)
 			return -1;
 		*v = *v << 4 | (uint32_t)d;

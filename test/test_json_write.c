@@ -1,6 +1,6 @@
 /* test_json_write.c - the line builder: escaping, UTF-8 repair, every
  * value kind, exact milliseconds, overflow (the line fails whole),
- * timestamps, hex; and Python's json module reading 2000 lines of random
+ * timestamps, hex both ways; and Python's json module reading 2000 lines of random
  * bytes back as bytes.decode("utf-8", "replace"). */
 #include <stdarg.h>
 #include <stddef.h>
@@ -259,6 +259,14 @@ static void test_hex_text(void **state)
 	assert_int_equal(out[2 * sizeof b + 1], '#');   /* nothing past the NUL */
 	hex_text(out, b, 0);
 	assert_string_equal(out, "");
+	/* And back: every byte value, against the digit strings. */
+	for (int c = 0; c < 256; c++) {
+		const char *lo = c ? strchr("0123456789abcdef", c) : NULL;
+		const char *up = c ? strchr("0123456789ABCDEF", c) : NULL;
+		int want = lo ? (int)(lo - "0123456789abcdef") :
+		    up ? (int)(up - "0123456789ABCDEF") : -1;
+		assert_int_equal(hex_digit_value((char)c), want);
+	}
 }
 
 /* json_hex fits whole or fails the line; it never leaves half a value. */

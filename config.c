@@ -117,7 +117,8 @@ static const struct option_def options[] = {
 	{ "export-cursor", OPT_STR, OFF(export_cursor), 0, CONFIG_STR_MAX,
 	  "file with the shipped position (default LOG.cursor)" },
 	{ "export-dead-letter", OPT_STR, OFF(export_dead_letter), 0,
-	  CONFIG_STR_MAX, "batches the store rejected with a 4xx (default LOG.dead)" },
+	  CONFIG_STR_MAX,
+	  "lines refused with a 4xx, reasons in PATH.why (default LOG.dead)" },
 	{ "export-disk-cap-bytes", OPT_UINT, OFF(export_disk_cap_bytes), 4096,
 	  UINT64_MAX, "log files may exceed the rotation plan while not shipped,"
 	  " up to this total; then the oldest goes (default 2147483648)" },

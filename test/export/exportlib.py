@@ -161,11 +161,13 @@ class ClickHouse:
         with urllib.request.urlopen(req, timeout=10) as r:
             return r.read().decode()
 
-    def insert_url(self, table, host="localhost", skip_unknown=True):
+    def insert_url(self, table, host="localhost", skip_unknown=True,
+                   port=None):
+        """`port`: another way in (a proxy in front of the HTTPS port)."""
         q = {"query": "INSERT INTO %s FORMAT JSONEachRow" % table}
         if skip_unknown:
             q["input_format_skip_unknown_fields"] = "1"
-        return "https://%s:%d/?%s" % (host, self.https,
+        return "https://%s:%d/?%s" % (host, port or self.https,
                                       urllib.parse.urlencode(q))
 
     def rows(self, table):
@@ -173,6 +175,21 @@ class ClickHouse:
                          " stage_reached, outcome FROM %s FORMAT JSONEachRow"
                          % table)
         return [json.loads(line) for line in out.splitlines() if line]
+
+
+class ClickHouseClass:
+    """A unittest.TestCase mixin: one ClickHouse server for the class,
+    as cls.ch."""
+
+    ch = None
+
+    @classmethod
+    def setUpClass(cls):
+        cls.ch = ClickHouse()
+
+    @classmethod
+    def tearDownClass(cls):
+        cls.ch.stop()
 
 
 def log_records(sensor, paths=None):

@@ -8,24 +8,14 @@ import signal
 import time
 import unittest
 
-from exportlib import (FAST_EXPORT, ClickHouse, Sensor, TestCA, TABLE_DDL,
-                       garbage_connections, log_records, real_handshakes,
-                       tmpdir, wait_for)
+from exportlib import (FAST_EXPORT, ClickHouseClass, Sensor, TestCA,
+                       TABLE_DDL, garbage_connections, log_records,
+                       real_handshakes, tmpdir, wait_for)
 
 _tables = itertools.count()
 
 
-class ClickHouseCase(unittest.TestCase):
-    ch = None
-
-    @classmethod
-    def setUpClass(cls):
-        cls.ch = ClickHouse()
-
-    @classmethod
-    def tearDownClass(cls):
-        cls.ch.stop()
-
+class ClickHouseCase(ClickHouseClass, unittest.TestCase):
     def setUp(self):
         self.table = "events_%d_%d" % (os.getpid(), next(_tables))
         self.ch.query(TABLE_DDL.format(table=self.table))

@@ -11,6 +11,8 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "ndjson.h"
+
 /* OPT_FLAG takes no value: it stores `min` in a bool.  OPT_SECRET is a
  * string whose value is never echoed (a URL may hold a key). */
 enum opt_type { OPT_STR, OPT_UINT, OPT_LISTEN, OPT_FLAG, OPT_SECRET };
@@ -110,7 +112,8 @@ static const struct option_def options[] = {
 	  "allow a plain http:// export URL (no TLS)" },
 	{ "export-batch-lines", OPT_UINT, OFF(export_batch_lines), 1, 100000,
 	  "lines per request, at most (default 500)" },
-	{ "export-batch-bytes", OPT_UINT, OFF(export_batch_bytes), 16384,
+	/* At least one whole line of the log per batch. */
+	{ "export-batch-bytes", OPT_UINT, OFF(export_batch_bytes), JSON_LINE_MAX,
 	  64u << 20, "bytes of log per request, at most (default 1048576)" },
 	{ "export-batch-ms", OPT_UINT, OFF(export_batch_ms), 0, 3600000,
 	  "send a partial batch once its first line waited this long (default 1000)" },

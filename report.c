@@ -7,9 +7,13 @@
 #include <time.h>
 
 #include "client.h"
+#include "ndjson.h"
 
 #define STR_MAX ADDR_TEXT_MAX  /* longest string member we keep */
 #define DEPTH_MAX 16           /* nesting of skipped values */
+
+_Static_assert(REPORT_LINE_MAX >= JSON_LINE_MAX,
+    "report must take every line a crawl can write");
 
 /* ---- a small JSON reader for one object per line ---- */
 

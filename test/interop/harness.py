@@ -49,6 +49,17 @@ def _supports(flag):
 NO_PROBE = ["--no-probe"] if _supports("--no-probe") else []
 
 
+def wait_for(pred, timeout=15.0, step=0.02):
+    """Polls pred() until it returns something true or timeout seconds
+    pass; returns its last value."""
+    deadline = time.monotonic() + timeout
+    while True:
+        v = pred()
+        if v or time.monotonic() > deadline:
+            return v
+        time.sleep(step)
+
+
 def free_port():
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))

@@ -135,7 +135,7 @@ test_report_DEPS   := $(REPORT_DEPS)
 test_report_LIBS   := $(PB_LIB) -lz
 
 .SECONDEXPANSION:
-$(B)/test/test_%: test/test_%.c $$(test_%_DEPS) $(wildcard *.h) $(PROTO_C)
+$(B)/test/test_%: test/test_%.c $$(test_%_DEPS) $(wildcard *.h test/*.h) $(PROTO_C)
 	@mkdir -p $(@D)
 	$(TCC) $(TFLAGS) -o $@ $< $(test_$*_DEPS) $(test_$*_LIBS) -lcmocka
 

@@ -13,7 +13,7 @@ sys.path.insert(0, os.path.join(HERE, "..", "interop"))
 
 from common import (H2Transport, InteropCase, PeerOptions, Sensor, kp,  # noqa: E402,F401
                     raw_connect, read_until_closed, run_h2_peer)
-from harness import wait_for  # noqa: E402,F401
+from harness import skip_or_fail_in_ci, wait_for  # noqa: E402,F401
 from peers.handshake import Handshake  # noqa: E402,F401
 from test_hostile import HTTP1_GET, PREFACE, h2_frame  # noqa: E402,F401
 

@@ -139,8 +139,13 @@ $(B)/test/test_%: test/test_%.c $$(test_%_DEPS) $(wildcard *.h test/*.h) $(PROTO
 	@mkdir -p $(@D)
 	$(TCC) $(TFLAGS) -o $@ $< $(test_$*_DEPS) $(test_$*_LIBS) -lcmocka
 
+# Every binary runs even after one fails, then the self-test of the
+# result counter `make test` uses (test/count_results.py).
 unit: $(UNIT:%=$(B)/test/test_%)
-	@for t in $(UNIT); do echo "== unit: $$t"; $(B)/test/test_$$t || exit 1; done
+	@rc=0; for t in $(UNIT); do echo "== unit: $$t"; $(B)/test/test_$$t || rc=1; done; \
+	echo "== unit: count_results"; \
+	/usr/bin/python3 test/interop/run_all.py test test_count_results.py || rc=1; \
+	exit $$rc
 
 interop: kaspa-sensor
 	/usr/bin/python3 test/interop/run_all.py
@@ -186,11 +191,12 @@ fuzz-run-%: $(B)/fuzz/fuzz_% $(SEEDS)/.stamp
 	@mkdir -p $(SEEDS)/$*   # targets without captured seeds start empty
 	@sh fuzz/run.sh $< $(SECS) $(B)/fuzz/corpus/$* $(SEEDS)/$* $(fuzz_$*_RUN)
 
+# -k: every target runs even after one crashes.
 fuzz:
-	@$(MAKE) -s $(FUZZ:%=fuzz-run-%) SECS=$(FUZZ_SECONDS)
+	@$(MAKE) -s -k $(FUZZ:%=fuzz-run-%) SECS=$(FUZZ_SECONDS)
 
 fuzz-smoke:
-	@$(MAKE) -s $(FUZZ:%=fuzz-run-%) SECS=$(SMOKE_SECONDS)
+	@$(MAKE) -s -k $(FUZZ:%=fuzz-run-%) SECS=$(SMOKE_SECONDS)
 
 # Fault and abuse tests (flood, slowloris, kill -9, rotation, disk full,
 # SIGTERM): loopback only; the disk-full test mounts a tmpfs (root).
@@ -200,10 +206,10 @@ robust: kaspa-sensor
 # ---- fleet: the scratch image's root in a chroot (root only), and the
 # arm64 binary under qemu; both complete real handshakes ----
 test-scratch: kaspa-sensor
-	/usr/bin/python3 -m unittest discover -v -s test/fleet -p test_scratch.py
+	/usr/bin/python3 test/interop/run_all.py test/fleet test_scratch.py
 
 test-arm64: kaspa-sensor-arm64
-	/usr/bin/python3 -m unittest discover -v -s test/fleet -p test_arm64.py
+	/usr/bin/python3 test/interop/run_all.py test/fleet test_arm64.py
 
 # Export end to end: a real ClickHouse (HTTPS, test CA made with openssl)
 # and a local Firestore stand-in; loopback only.

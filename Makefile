@@ -136,12 +136,17 @@ test_report_DEPS   := $(REPORT_DEPS)
 test_report_LIBS   := $(PB_LIB) -lz
 
 .SECONDEXPANSION:
-$(B)/test/test_%: test/test_%.c $$(test_%_DEPS) $(wildcard *.h) $(PROTO_C)
+$(B)/test/test_%: test/test_%.c $$(test_%_DEPS) $(wildcard *.h test/*.h) $(PROTO_C)
 	@mkdir -p $(@D)
 	$(TCC) $(TFLAGS) -o $@ $< $(test_$*_DEPS) $(test_$*_LIBS) -lcmocka
 
+# Every binary runs even after one fails, then the self-test of the
+# result counter `make test` uses (test/count_results.py).
 unit: $(UNIT:%=$(B)/test/test_%)
-	@for t in $(UNIT); do echo "== unit: $$t"; $(B)/test/test_$$t || exit 1; done
+	@rc=0; for t in $(UNIT); do echo "== unit: $$t"; $(B)/test/test_$$t || rc=1; done; \
+	echo "== unit: count_results"; \
+	/usr/bin/python3 test/interop/run_all.py test test_count_results.py || rc=1; \
+	exit $$rc
 
 interop: kaspa-sensor
 	/usr/bin/python3 test/interop/run_all.py
@@ -187,11 +192,12 @@ fuzz-run-%: $(B)/fuzz/fuzz_% $(SEEDS)/.stamp
 	@mkdir -p $(SEEDS)/$*   # targets without captured seeds start empty
 	@sh fuzz/run.sh $< $(SECS) $(B)/fuzz/corpus/$* $(SEEDS)/$* $(fuzz_$*_RUN)
 
+# -k: every target runs even after one crashes.
 fuzz:
-	@$(MAKE) -s $(FUZZ:%=fuzz-run-%) SECS=$(FUZZ_SECONDS)
+	@$(MAKE) -s -k $(FUZZ:%=fuzz-run-%) SECS=$(FUZZ_SECONDS)
 
 fuzz-smoke:
-	@$(MAKE) -s $(FUZZ:%=fuzz-run-%) SECS=$(SMOKE_SECONDS)
+	@$(MAKE) -s -k $(FUZZ:%=fuzz-run-%) SECS=$(SMOKE_SECONDS)
 
 # The sensor itself under ASan/UBSan (glibc; it has the checked mem*
 # functions the shim supplies to musl): the robust tests that look for
@@ -208,10 +214,10 @@ robust: kaspa-sensor $(B)/asan/kaspa-sensor
 # ---- fleet: the scratch image's root in a chroot (root only), and the
 # arm64 binary under qemu; both complete real handshakes ----
 test-scratch: kaspa-sensor
-	/usr/bin/python3 -m unittest discover -v -s test/fleet -p test_scratch.py
+	/usr/bin/python3 test/interop/run_all.py test/fleet test_scratch.py
 
 test-arm64: kaspa-sensor-arm64
-	/usr/bin/python3 -m unittest discover -v -s test/fleet -p test_arm64.py
+	/usr/bin/python3 test/interop/run_all.py test/fleet test_arm64.py
 
 # Export end to end: a real ClickHouse (HTTPS, test CA made with openssl)
 # and a local Firestore stand-in; loopback only.

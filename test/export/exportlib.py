@@ -19,7 +19,7 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.join(HERE, "..", "interop"))
 sys.path.insert(0, os.path.join(HERE, ".."))
 
-from harness import Sensor, free_port  # noqa: E402,F401
+from harness import Sensor, free_port, wait_for  # noqa: E402,F401
 from common import PeerOptions, run_h2_peer  # noqa: E402,F401
 
 CLICKHOUSE = "/usr/sbin/clickhouse-server"
@@ -237,12 +237,3 @@ def real_handshakes(sensor, n):
     for t in threads:
         t.join(30)
     return outs
-
-
-def wait_for(pred, timeout=15.0, step=0.1):
-    deadline = time.monotonic() + timeout
-    while True:
-        v = pred()
-        if v or time.monotonic() > deadline:
-            return v
-        time.sleep(step)

@@ -5,7 +5,8 @@ wrong host name; a 400 reply goes to the dead-letter file."""
 import itertools
 import os
 import signal
-import time
+import socket
+import threading
 import unittest
 
 from exportlib import (FAST_EXPORT, ClickHouseClass, Sensor, TestCA,
@@ -13,6 +14,77 @@ from exportlib import (FAST_EXPORT, ClickHouseClass, Sensor, TestCA,
                        real_handshakes, tmpdir, wait_for)
 
 _tables = itertools.count()
+TLS_APPLICATION_DATA = 23     # record type; BearSSL speaks TLS 1.2 at most
+
+
+class ReplyWithholder:
+    """A TCP relay to ClickHouse's HTTPS port: the first `answered`
+    connections (one per batch) pass both ways; on the next ones the
+    request and the TLS handshake pass, but ClickHouse's reply (its first
+    application-data record) is read and never forwarded.  `withheld` is
+    set once a reply is: ClickHouse has stored that batch, and the sensor
+    does not know it."""
+
+    def __init__(self, upstream_port, answered):
+        self.upstream_port = upstream_port
+        self.answered = answered
+        self.withheld = threading.Event()
+        self.socks = []
+        self.listener = socket.create_server(("127.0.0.1", 0))
+        self.port = self.listener.getsockname()[1]
+        threading.Thread(target=self.accept, daemon=True).start()
+
+    def accept(self):
+        for n in itertools.count():
+            try:
+                client, _ = self.listener.accept()
+            except OSError:
+                return                              # closed
+            server = socket.create_connection(("127.0.0.1",
+                                               self.upstream_port))
+            self.socks += [client, server]
+            threading.Thread(target=self.pump, args=(client, server),
+                             daemon=True).start()
+            reply = self.pump if n < self.answered else self.withhold
+            threading.Thread(target=reply, args=(server, client),
+                             daemon=True).start()
+
+    def pump(self, src, dst):
+        try:
+            while True:
+                data = src.recv(65536)
+                if not data:
+                    break
+                dst.sendall(data)
+            dst.shutdown(socket.SHUT_WR)
+        except OSError:
+            pass
+
+    def withhold(self, src, dst):
+        """Forwards whole TLS records up to the first application data."""
+        buf = b""
+        try:
+            while True:
+                data = src.recv(65536)
+                if not data:
+                    return
+                buf += data
+                while len(buf) >= 5:
+                    end = 5 + int.from_bytes(buf[3:5], "big")
+                    if buf[0] == TLS_APPLICATION_DATA:
+                        self.withheld.set()
+                        return
+                    if len(buf) < end:
+                        break
+                    dst.sendall(buf[:end])
+                    buf = buf[end:]
+        except OSError:
+            pass
+
+    def close(self):
+        self.listener.close()
+        for s in self.socks:
+            s.close()
 
 
 class ClickHouseCase(ClickHouseClass, unittest.TestCase):
@@ -87,26 +159,40 @@ class ClickHouseCase(ClickHouseClass, unittest.TestCase):
         self.assertEqual(s.stop(), 0)
 
     def test_kill9_mid_batch_then_restart(self):
-        s = self.sensor("--export-batch-lines", "3")
-        log = s.log
-        garbage_connections(s.port, 30)
-        # Kill while batches are going out.
-        wait_for(lambda: self.count() >= 3, timeout=10, step=0.01)
+        """kill -9 after ClickHouse stored a batch and before the sensor
+        heard so, the worst moment: the cursor moves only on the reply, so
+        the restart sends that one batch again (at most --export-batch-
+        lines duplicates per kill) and loses nothing."""
+        batch, total, answered = 3, 30, 2
+        first = Sensor()     # every line is there first: full batches
+        garbage_connections(first.port, total)
+        self.assertEqual(first.stop(), 0)
+        self.assertEqual(len(log_records(first)), total)
+        relay = ReplyWithholder(self.ch.https, answered)
+        self.addCleanup(relay.close)
+        url = self.ch.insert_url(self.table, port=relay.port)
+        s = self.sensor("--export-batch-lines", str(batch), url=url,
+                        log=first.log)
+        self.assertTrue(relay.withheld.wait(30), s.stderr_text())
         os.kill(s.proc.pid, signal.SIGKILL)
         s.proc.wait(5)
         shipped_before = self.count()
-        s2 = self.sensor("--export-batch-lines", "3", log=log)
+        self.assertEqual(shipped_before, (answered + 1) * batch)
+        self.assertLess(shipped_before, total, "the kill came too late")
+
+        s2 = self.sensor("--export-batch-lines", str(batch), log=first.log)
         garbage_connections(s2.port, 10)
-        lines = wait_for(lambda: len(log_records(s2)) >= 40 and
+        lines = wait_for(lambda: len(log_records(s2)) >= total + 10 and
                          len(log_records(s2)))
-        self.assertEqual(lines, 40)
-        self.assertEqual(self.wait_count(40, distinct=True), 40,
+        self.assertEqual(lines, total + 10)
+        self.assertEqual(self.wait_count(lines, distinct=True), lines,
                          s2.stderr_text())
         ids = {r["event_id"] for r in log_records(s2)}
         got = set(self.ch.query("SELECT DISTINCT event_id FROM %s" %
                                 self.table).split())
         self.assertEqual(got, ids)
-        self.assertLessEqual(shipped_before, 40)
+        self.assertEqual(self.count() - lines, batch,
+                         "the withheld batch, sent again, and nothing more")
         self.assertEqual(s2.stop(), 0)
 
     def test_wrong_ca_refused_reported_retried(self):
@@ -146,8 +232,9 @@ class ClickHouseCase(ClickHouseClass, unittest.TestCase):
         self.assertIn("HTTP 400", s.stderr_text())
         self.assertEqual({r["event_id"] for r in s.records(dead)},
                          {r["event_id"] for r in log_records(s)})
-        # It moved on: the cursor is past the parked lines.
-        self.assertTrue(os.path.exists(s.log + ".cursor"))
+        # It moved on: the cursor is past the parked lines (saved just
+        # after the dead-letter file).
+        self.assertTrue(wait_for(lambda: os.path.exists(s.log + ".cursor")))
         garbage_connections(s.port, 1)
         self.assertTrue(wait_for(lambda: len(s.records(dead)) == 3))
         self.assertEqual(s.stop(), 0)

@@ -33,7 +33,8 @@ TEST_PKGS := libcmocka-dev python3-grpcio \
             iproute2 iptables microsocks \
             clickhouse-server openssl python3-cryptography \
             gcc-aarch64-linux-gnu musl-dev:arm64 \
-            libbearssl-dev:arm64 libnanopb-dev:arm64 qemu-user-static
+            libbearssl-dev:arm64 libnanopb-dev:arm64 qemu-user-static \
+            docker.io debootstrap
 
 # Install those of $(1) that are missing (Debian); quiet when none is.
 define apt_install
@@ -218,6 +219,11 @@ test-scratch: kaspa-sensor
 
 test-arm64: kaspa-sensor-arm64
 	/usr/bin/python3 test/interop/run_all.py test/fleet test_arm64.py
+
+# Dockerfile.scratch built and run by a dockerd of the suite's own (root,
+# cgroups); debian:12 from debootstrap, cached in /var/cache/kaspa-sensor-test.
+test-docker:
+	/usr/bin/python3 test/interop/run_all.py test/fleet test_docker.py
 
 # Export end to end: a real ClickHouse (HTTPS, test CA made with openssl)
 # and a local Firestore stand-in; loopback only.

@@ -76,13 +76,14 @@ def free_port():
         return s.getsockname()[1]
 
 
-def tcp_listening(port):
+def tcp_listening(port, net="/proc/net"):
     """True if something LISTENs on 127.0.0.1:port or the wildcard
-    (read from /proc so that no connection ends up in the sensor's log)."""
+    (read from /proc so that no connection ends up in the sensor's log);
+    net: /proc/PID/net for another process's network namespace."""
     want = ":%04X" % port
-    for path in ("/proc/net/tcp", "/proc/net/tcp6"):
+    for name in ("tcp", "tcp6"):
         try:
-            with open(path) as f:
+            with open(os.path.join(net, name)) as f:
                 next(f)
                 for line in f:
                     parts = line.split()

@@ -107,7 +107,7 @@ TFLAGS   := $(CSTD) $(WARN) -g -O1 -fsanitize=address,undefined \
             -fno-sanitize-recover=all $(PB_DEFS) -I. -I$(GEN)
 
 UNIT     := hpack inflate h2 kaspa_pb ndjson ipmap addr report metrics loop config \
-            http1 dns jwt socks5 dial
+            http1 dns jwt socks5 dial x509_ip
 test_hpack_DEPS    := hpack.c
 test_inflate_DEPS  := inflate.c
 test_inflate_LIBS  := -lz
@@ -118,6 +118,7 @@ test_kaspa_pb_LIBS := $(PB_LIB)
 test_ndjson_DEPS   := ndjson.c
 test_http1_DEPS    := http1.c
 test_dns_DEPS      := dns.c
+test_x509_ip_DEPS  := x509_ip.c
 test_socks5_DEPS   := socks5.c addr.c
 test_dial_DEPS     := dial.c socks5.c dns.c addr.c loop.c config.c
 test_jwt_DEPS      := jwt.c pem.c
@@ -151,7 +152,7 @@ FCC      := clang
 FFLAGS   := $(CSTD) $(WARN) -g -O1 -fsanitize=fuzzer,address,undefined \
             $(PB_DEFS) -I. -I$(GEN)
 FUZZ     := hpack inflate kaspa_pb ndjson h2 config report metrics http1 dns jsonr \
-            socks5
+            socks5 x509_ip
 fuzz_hpack_DEPS    := hpack.c
 fuzz_inflate_DEPS  := inflate.c
 fuzz_inflate_LIBS  := -lz
@@ -160,6 +161,7 @@ fuzz_kaspa_pb_LIBS := $(PB_LIB)
 fuzz_ndjson_DEPS   := ndjson.c
 fuzz_http1_DEPS    := http1.c
 fuzz_dns_DEPS      := dns.c
+fuzz_x509_ip_DEPS  := x509_ip.c
 fuzz_socks5_DEPS   := socks5.c addr.c
 fuzz_jsonr_DEPS    := jsonr.c
 fuzz_h2_DEPS       := h2.c hpack.c inflate.c

@@ -19,7 +19,7 @@ GEN      := $(B)/gen
 PROTO_C  := $(GEN)/kaspa.pb.c
 
 SRCS     := sensor.c config.c loop.c ipmap.c addr.c peer.c probe.c client.c crawl.c report.c announce.c h2.c hpack.c inflate.c kaspa_pb.c ndjson.c metrics.c
-SRCS     += export.c bisect.c http1.c tls.c dns.c pem.c jsonr.c jwt.c firestore.c fortify_shim.c
+SRCS     += export.c bisect.c http1.c tls.c x509_ip.c dns.c pem.c jsonr.c jwt.c firestore.c fortify_shim.c
 SRCS     += dial.c socks5.c
 OBJS     := $(SRCS:%.c=$(B)/musl/%.o) $(B)/musl/kaspa.pb.o
 
@@ -108,7 +108,7 @@ TFLAGS   := $(CSTD) $(WARN) -g -O1 -fsanitize=address,undefined \
             -fno-sanitize-recover=all $(PB_DEFS) -I. -I$(GEN)
 
 UNIT     := hpack inflate h2 kaspa_pb ndjson ipmap addr report metrics loop config \
-            http1 dns jwt socks5 dial bisect
+            http1 dns jwt socks5 dial bisect x509_ip
 test_hpack_DEPS    := hpack.c
 test_inflate_DEPS  := inflate.c
 test_inflate_LIBS  := -lz
@@ -120,6 +120,7 @@ test_ndjson_DEPS   := ndjson.c
 test_http1_DEPS    := http1.c
 test_bisect_DEPS   := bisect.c
 test_dns_DEPS      := dns.c
+test_x509_ip_DEPS  := x509_ip.c
 test_socks5_DEPS   := socks5.c addr.c
 test_dial_DEPS     := dial.c socks5.c dns.c addr.c loop.c config.c
 test_jwt_DEPS      := jwt.c pem.c
@@ -158,7 +159,7 @@ FCC      := clang
 FFLAGS   := $(CSTD) $(WARN) -g -O1 -fsanitize=fuzzer,address,undefined \
             $(PB_DEFS) -I. -I$(GEN)
 FUZZ     := hpack inflate kaspa_pb ndjson h2 config report metrics http1 dns jsonr \
-            socks5
+            socks5 x509_ip
 fuzz_hpack_DEPS    := hpack.c
 fuzz_inflate_DEPS  := inflate.c
 fuzz_inflate_LIBS  := -lz
@@ -167,6 +168,7 @@ fuzz_kaspa_pb_LIBS := $(PB_LIB)
 fuzz_ndjson_DEPS   := ndjson.c
 fuzz_http1_DEPS    := http1.c
 fuzz_dns_DEPS      := dns.c
+fuzz_x509_ip_DEPS  := x509_ip.c
 fuzz_socks5_DEPS   := socks5.c addr.c
 fuzz_jsonr_DEPS    := jsonr.c
 fuzz_h2_DEPS       := h2.c hpack.c inflate.c

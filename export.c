@@ -755,9 +755,9 @@ static short xport_events(const struct exporter *e)
 static const char *xport_error(const struct exporter *e)
 {
 	if (e->req_url->tls && tls_error(e->tls) != 0) {
-		static char text[96];
+		static char text[160];
 		snprintf(text, sizeof text, "tls: %s (BearSSL error %d)",
-		    tls_error_text(tls_error(e->tls)), tls_error(e->tls));
+		    tls_error_text(e->tls), tls_error(e->tls));
 		return text;
 	}
 	return strerror(errno);

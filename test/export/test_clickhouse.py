@@ -1,16 +1,19 @@
 """End to end against a real ClickHouse 18.16 over HTTPS (test CA): rows
-equal log lines; store down then up; kill -9 and restart; wrong CA and
-wrong host name; a 400 reply goes to the dead-letter file."""
+equal log lines; store down then up; kill -9 and restart; wrong CA; a
+400 reply goes to the dead-letter file.  Host checks: a store reached by
+IP address needs that address as an iPAddress SAN (RFC 6125), a dNSName
+that reads like the address does not do, a name needs a name."""
 
 import itertools
 import os
 import signal
 import socket
+import ssl
 import threading
 import unittest
 
-from exportlib import (FAST_EXPORT, ClickHouseClass, Sensor, TestCA,
-                       TABLE_DDL, garbage_connections, log_records,
+from exportlib import (FAST_EXPORT, ClickHouseClass, Sensor, TlsListener,
+                       TestCA, TABLE_DDL, garbage_connections, log_records,
                        real_handshakes, tmpdir, wait_for)
 
 _tables = itertools.count()
@@ -87,7 +90,10 @@ class ReplyWithholder:
             s.close()
 
 
-class ClickHouseCase(ClickHouseClass, unittest.TestCase):
+class StoreCase(ClickHouseClass, unittest.TestCase):
+    """A ClickHouse per class (certificate and listen addresses from
+    CH_ARGS), a fresh table per test, helpers; no tests of its own."""
+
     def setUp(self):
         self.table = "events_%d_%d" % (os.getpid(), next(_tables))
         self.ch.query(TABLE_DDL.format(table=self.table))
@@ -116,6 +122,27 @@ class ClickHouseCase(ClickHouseClass, unittest.TestCase):
     def wait_count(self, n, distinct=False, timeout=20):
         return wait_for(lambda: self.count(distinct) >= n, timeout) and \
             self.count(distinct)
+
+    def assert_refused(self, host, why):
+        """Export to the store as `host`: refused, `why` on stderr on each
+        retry, nothing stored."""
+        s = self.sensor(url=self.ch.insert_url(self.table, host=host))
+        garbage_connections(s.port, 2)
+        self.assertTrue(wait_for(lambda: s.stderr_text().count(why) >= 2),
+                        s.stderr_text())
+        self.assertEqual(self.count(), 0)
+        self.assertEqual(s.stop(), 0)
+
+    def assert_exports(self, host):
+        s = self.sensor(url=self.ch.insert_url(self.table, host=host))
+        garbage_connections(s.port, 3)
+        self.assertEqual(self.wait_count(3), 3, s.stderr_text())
+        self.assertEqual(s.stop(), 0)
+
+
+class ClickHouseCase(StoreCase):
+    # DNS names only, two of them written like addresses.
+    CH_ARGS = {"san": "DNS:localhost,DNS:127.0.0.1,DNS:::1"}
 
     def test_rows_equal_log_lines(self):
         s = self.sensor()
@@ -208,14 +235,13 @@ class ClickHouseCase(ClickHouseClass, unittest.TestCase):
         self.assertEqual(self.wait_count(3), 3, s2.stderr_text())
         self.assertEqual(s2.stop(), 0)
 
-    def test_wrong_host_name_refused_reported_retried(self):
-        # The certificate names localhost only.
-        s = self.sensor(url=self.ch.insert_url(self.table, host="127.0.0.1"))
-        garbage_connections(s.port, 2)
-        self.assertTrue(wait_for(lambda: s.stderr_text().count(
-            "does not match the host name") >= 2))
-        self.assertEqual(self.count(), 0)
-        self.assertEqual(s.stop(), 0)
+    def test_dns_name_never_matches_ip_v4(self):
+        self.assert_refused("127.0.0.1", "certificate has no iPAddress SAN "
+                            "matching 127.0.0.1 (BearSSL error 56)")
+
+    def test_dns_name_never_matches_ip_v6(self):
+        self.assert_refused("[::1]", "certificate has no iPAddress SAN "
+                            "matching ::1 (BearSSL error 56)")
 
     def test_400_is_dead_lettered(self):
         # user_agent is null in a junk connection's line: a non-Nullable
@@ -238,6 +264,60 @@ class ClickHouseCase(ClickHouseClass, unittest.TestCase):
         garbage_connections(s.port, 1)
         self.assertTrue(wait_for(lambda: len(s.records(dead)) == 3))
         self.assertEqual(s.stop(), 0)
+
+
+class IpSanCase(StoreCase):
+    """A certificate for two addresses (no DNS name; CN is a name)."""
+    CH_ARGS = {"name": "store.example", "san": "IP:127.0.0.1,IP:::1",
+               "listen": ("127.0.0.1", "::1", "127.0.0.2")}
+
+    def test_ipv4_literal_matches_ip_san(self):
+        self.assert_exports("127.0.0.1")
+
+    def test_ipv6_literal_matches_ip_san(self):
+        self.assert_exports("[::1]")
+
+    def test_other_ip_refused(self):
+        self.assert_refused("127.0.0.2", "certificate has no iPAddress SAN "
+                            "matching 127.0.0.2")
+
+    def test_no_sni_for_an_ip_literal(self):
+        # RFC 6066 3: an address is not a HostName; a name is sent.
+        rec = TlsListener(self.ch.tls)
+        try:
+            for host, want in (("127.0.0.1", None), ("localhost", "localhost")):
+                s = self.sensor(url="https://%s:%d/" % (host, rec.port))
+                garbage_connections(s.port, 1)
+                self.assertTrue(wait_for(lambda: rec.names), s.stderr_text())
+                self.assertEqual(s.stop(), 0)
+                self.assertEqual(set(rec.names), {want})
+                rec.names.clear()
+        finally:
+            rec.stop()
+
+    def test_oversized_certificate_refused(self):
+        # The address is in it, but past 16 KB it is not read.
+        big = TestCA(tmpdir("export_big_"), san="IP:127.0.0.1," + ",".join(
+            "DNS:host%04d.store.example" % i for i in range(800)))
+        with open(big.cert) as f:
+            self.assertGreater(len(ssl.PEM_cert_to_DER_cert(f.read())), 16384)
+        listener = TlsListener(big)
+        try:
+            s = self.sensor(url="https://127.0.0.1:%d/" % listener.port,
+                            ca=big.ca)
+            garbage_connections(s.port, 1)
+            self.assertTrue(wait_for(lambda: "certificate over 16384 bytes: "
+                                     "no iPAddress SAN check for 127.0.0.1 "
+                                     "(BearSSL error 50)" in s.stderr_text()),
+                            s.stderr_text())
+            self.assertEqual(s.stop(), 0)
+        finally:
+            listener.stop()
+
+    def test_name_still_needs_a_dns_name(self):
+        # The name path is BearSSL's, unchanged: an IP SAN names no host.
+        self.assert_refused("localhost", "certificate does not match the "
+                            "host name")
 
 
 if __name__ == "__main__":

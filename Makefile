@@ -19,7 +19,7 @@ GEN      := $(B)/gen
 PROTO_C  := $(GEN)/kaspa.pb.c
 
 SRCS     := sensor.c config.c loop.c ipmap.c addr.c peer.c probe.c client.c crawl.c report.c announce.c h2.c hpack.c inflate.c kaspa_pb.c ndjson.c metrics.c
-SRCS     += export.c http1.c tls.c dns.c pem.c jsonr.c jwt.c firestore.c fortify_shim.c
+SRCS     += export.c bisect.c http1.c tls.c x509_ip.c dns.c pem.c jsonr.c jwt.c firestore.c fortify_shim.c
 SRCS     += dial.c socks5.c decimal.c listener.c json_write.c hex.c
 OBJS     := $(SRCS:%.c=$(B)/musl/%.o) $(B)/musl/kaspa.pb.o
 
@@ -33,7 +33,8 @@ TEST_PKGS := libcmocka-dev python3-grpcio \
             iproute2 iptables microsocks \
             clickhouse-server openssl python3-cryptography \
             gcc-aarch64-linux-gnu musl-dev:arm64 \
-            libbearssl-dev:arm64 libnanopb-dev:arm64 qemu-user-static
+            libbearssl-dev:arm64 libnanopb-dev:arm64 qemu-user-static \
+            docker.io debootstrap
 
 # Install those of $(1) that are missing (Debian); quiet when none is.
 define apt_install
@@ -107,7 +108,7 @@ TFLAGS   := $(CSTD) $(WARN) -g -O1 -fsanitize=address,undefined \
             -fno-sanitize-recover=all $(PB_DEFS) -I. -I$(GEN)
 
 UNIT     := hpack inflate h2 kaspa_pb json_write ndjson ipmap addr report metrics loop config \
-            http1 dns jwt socks5 dial jsonr listener
+            http1 dns jwt socks5 dial bisect x509_ip jsonr listener
 test_hpack_DEPS    := hpack.c
 test_inflate_DEPS  := inflate.c
 test_inflate_LIBS  := -lz
@@ -119,7 +120,9 @@ test_json_write_DEPS := json_write.c hex.c
 test_ndjson_DEPS   := ndjson.c
 test_http1_DEPS    := http1.c decimal.c hex.c
 test_jsonr_DEPS    := jsonr.c hex.c
+test_bisect_DEPS   := bisect.c
 test_dns_DEPS      := dns.c
+test_x509_ip_DEPS  := x509_ip.c
 test_socks5_DEPS   := socks5.c addr.c decimal.c
 test_dial_DEPS     := dial.c socks5.c dns.c addr.c decimal.c loop.c
 test_jwt_DEPS      := jwt.c pem.c
@@ -139,12 +142,17 @@ REPORT_DEPS        := report.c addr.c decimal.c jsonr.c hex.c
 test_report_DEPS   := $(REPORT_DEPS)
 
 .SECONDEXPANSION:
-$(B)/test/test_%: test/test_%.c $$(test_%_DEPS) $(wildcard *.h) $(PROTO_C)
+$(B)/test/test_%: test/test_%.c $$(test_%_DEPS) $(wildcard *.h test/*.h) $(PROTO_C)
 	@mkdir -p $(@D)
 	$(TCC) $(TFLAGS) -o $@ $< $(test_$*_DEPS) $(test_$*_LIBS) -lcmocka
 
+# Every binary runs even after one fails, then the self-test of the
+# result counter `make test` uses (test/count_results.py).
 unit: $(UNIT:%=$(B)/test/test_%)
-	@for t in $(UNIT); do echo "== unit: $$t"; $(B)/test/test_$$t || exit 1; done
+	@rc=0; for t in $(UNIT); do echo "== unit: $$t"; $(B)/test/test_$$t || rc=1; done; \
+	echo "== unit: count_results"; \
+	/usr/bin/python3 test/interop/run_all.py test test_count_results.py || rc=1; \
+	exit $$rc
 
 interop: kaspa-sensor
 	/usr/bin/python3 test/interop/run_all.py
@@ -155,7 +163,7 @@ FCC      := clang
 FFLAGS   := $(CSTD) $(WARN) -g -O1 -fsanitize=fuzzer,address,undefined \
             $(PB_DEFS) -I. -I$(GEN)
 FUZZ     := hpack inflate kaspa_pb json_write h2 config report metrics http1 dns jsonr \
-            socks5
+            socks5 x509_ip
 fuzz_hpack_DEPS    := hpack.c
 fuzz_inflate_DEPS  := inflate.c
 fuzz_inflate_LIBS  := -lz
@@ -164,6 +172,7 @@ fuzz_kaspa_pb_LIBS := $(PB_LIB)
 fuzz_json_write_DEPS := json_write.c hex.c
 fuzz_http1_DEPS    := http1.c decimal.c hex.c
 fuzz_dns_DEPS      := dns.c
+fuzz_x509_ip_DEPS  := x509_ip.c
 fuzz_socks5_DEPS   := socks5.c addr.c decimal.c
 fuzz_jsonr_DEPS    := jsonr.c hex.c
 fuzz_h2_DEPS       := h2.c hpack.c inflate.c
@@ -189,11 +198,12 @@ fuzz-run-%: $(B)/fuzz/fuzz_% $(SEEDS)/.stamp
 	@mkdir -p $(SEEDS)/$*   # targets without captured seeds start empty
 	@sh fuzz/run.sh $< $(SECS) $(B)/fuzz/corpus/$* $(SEEDS)/$* $(fuzz_$*_RUN)
 
+# -k: every target runs even after one crashes.
 fuzz:
-	@$(MAKE) -s $(FUZZ:%=fuzz-run-%) SECS=$(FUZZ_SECONDS)
+	@$(MAKE) -s -k $(FUZZ:%=fuzz-run-%) SECS=$(FUZZ_SECONDS)
 
 fuzz-smoke:
-	@$(MAKE) -s $(FUZZ:%=fuzz-run-%) SECS=$(SMOKE_SECONDS)
+	@$(MAKE) -s -k $(FUZZ:%=fuzz-run-%) SECS=$(SMOKE_SECONDS)
 
 # The sensor itself under ASan/UBSan (glibc; it has the checked mem*
 # functions the shim supplies to musl): the robust tests that look for
@@ -210,10 +220,15 @@ robust: kaspa-sensor $(B)/asan/kaspa-sensor
 # ---- fleet: the scratch image's root in a chroot (root only), and the
 # arm64 binary under qemu; both complete real handshakes ----
 test-scratch: kaspa-sensor
-	/usr/bin/python3 -m unittest discover -v -s test/fleet -p test_scratch.py
+	/usr/bin/python3 test/interop/run_all.py test/fleet test_scratch.py
 
 test-arm64: kaspa-sensor-arm64
-	/usr/bin/python3 -m unittest discover -v -s test/fleet -p test_arm64.py
+	/usr/bin/python3 test/interop/run_all.py test/fleet test_arm64.py
+
+# Dockerfile.scratch built and run by a dockerd of the suite's own (root,
+# cgroups); debian:12 from debootstrap, cached in /var/cache/kaspa-sensor-test.
+test-docker:
+	/usr/bin/python3 test/interop/run_all.py test/fleet test_docker.py
 
 # Export end to end: a real ClickHouse (HTTPS, test CA made with openssl)
 # and a local Firestore stand-in; loopback only.

@@ -9,6 +9,7 @@
 #include <unistd.h>
 
 #include "decimal.h"
+#include "json_write.h"
 #include "version.h"
 
 #define DEFAULT_LISTEN_V6 "[::]:" VERSION_TEXT(DEFAULT_P2P_PORT)
@@ -115,14 +116,16 @@ static const struct option_def options[] = {
 	  "allow a plain http:// export URL (no TLS)" },
 	{ "export-batch-lines", OPT_UINT, OFF(export_batch_lines), 1, 100000,
 	  "lines per request, at most (default 500)" },
-	{ "export-batch-bytes", OPT_UINT, OFF(export_batch_bytes), 16384,
+	/* At least one whole line of the log per batch. */
+	{ "export-batch-bytes", OPT_UINT, OFF(export_batch_bytes), JSON_LINE_MAX,
 	  64u << 20, "bytes of log per request, at most (default 1048576)" },
 	{ "export-batch-ms", OPT_UINT, OFF(export_batch_ms), 0, 3600000,
 	  "send a partial batch once its first line waited this long (default 1000)" },
 	{ "export-cursor", OPT_STR, OFF(export_cursor), 0, CONFIG_STR_MAX,
 	  "file with the shipped position (default LOG.cursor)" },
 	{ "export-dead-letter", OPT_STR, OFF(export_dead_letter), 0,
-	  CONFIG_STR_MAX, "batches the store rejected with a 4xx (default LOG.dead)" },
+	  CONFIG_STR_MAX,
+	  "lines refused with a 4xx, reasons in PATH.why (default LOG.dead)" },
 	{ "export-disk-cap-bytes", OPT_UINT, OFF(export_disk_cap_bytes), 4096,
 	  UINT64_MAX, "log files may exceed the rotation plan while not shipped,"
 	  " up to this total; then the oldest goes (default 2147483648)" },

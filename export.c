@@ -16,8 +16,11 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "bisect.h"
 #include "firestore.h"
 #include "http1.h"
+#include "json_write.h"
+#include "jsonr.h"
 #include "tls.h"
 
 #define TICK_MAX_MS 1000
@@ -26,6 +29,7 @@
 #define AUTH_HEADER_MAX 4096
 #define BACKOFF_BASE_MS 500
 #define DEAD_EXCERPT 200
+#define EVENT_ID_MAX 256
 
 enum exp_state { ST_IDLE, ST_BACKOFF, ST_DIALING, ST_EXCHANGING };
 enum req_kind { REQ_BATCH, REQ_TOKEN };
@@ -45,6 +49,7 @@ struct exporter {
 	struct export_config cfg;
 	char cursor_path[NDJSON_PATH_MAX];
 	char dead_path[NDJSON_PATH_MAX];
+	char why_path[NDJSON_PATH_MAX];      /* dead_path + ".why" */
 	struct loop *loop;
 	struct ndjson_log *log;
 	struct url url;
@@ -72,6 +77,11 @@ struct exporter {
 	uint64_t batch_epoch;
 	bool batch_full;
 	int64_t pending_since;
+
+	/* Which lines of the batch go out: all, or parts of a refused one. */
+	struct bisect bisect;
+	struct line_range range;      /* in the request being sent */
+	size_t range_off, range_len;  /* its bytes in batch */
 
 	/* The exchange in progress. */
 	enum req_kind kind;
@@ -501,8 +511,8 @@ static int build_batch_request(struct exporter *e)
 {
 	char extra[HEADER_FILE_MAX + AUTH_HEADER_MAX + 1];
 	const char *type = "application/x-ndjson";
-	const char *body = e->batch;
-	long body_len = (long)e->batch_len;
+	const char *body = e->batch + e->range_off;
+	long body_len = (long)e->range_len;
 	size_t body_cap = e->req_cap - HTTP1_HEAD_MAX;
 	int head;
 
@@ -513,7 +523,7 @@ static int build_batch_request(struct exporter *e)
 			return -1;
 		type = "application/json";
 		body_len = firestore_commit_body(e->fs, e->req + HTTP1_HEAD_MAX,
-		    body_cap, e->batch, e->batch_len);
+		    body_cap, body, e->range_len);
 		body = e->req + HTTP1_HEAD_MAX;
 		if (body_len < 0)
 			return -1;
@@ -544,32 +554,172 @@ static int build_token_request(struct exporter *e)
 	return 0;
 }
 
-static void dead_letter(struct exporter *e, const char *why);
-static void batch_done(struct exporter *e);
+/* ---- settling ranges: shipped, parked in the dead-letter file ---- */
 
-/* The batch (or token request) goes out: a fresh connection each time. */
+/* Byte offset of line `line` of the batch (batch_len for the end); the
+ * batch is whole lines, each ending in '\n'. */
+static size_t line_offset(const struct exporter *e, uint64_t line)
+{
+	size_t off = 0;
+
+	for (uint64_t i = 0; i < line && off < e->batch_len; i++) {
+		const char *nl = memchr(e->batch + off, '\n', e->batch_len - off);
+		off = nl ? (size_t)(nl - e->batch) + 1 : e->batch_len;
+	}
+	return off;
+}
+
+/* Appends data to path and fsyncs; *at: the offset it starts at. */
+static int append_synced(const char *path, const char *data, size_t len,
+    uint64_t *at)
+{
+	int fd = open(path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0644);
+	struct stat st;
+	bool ok = fd >= 0 && fstat(fd, &st) == 0 &&
+	    write(fd, data, len) == (ssize_t)len && fsync(fd) == 0;
+
+	if (fd >= 0)
+		close(fd);
+	*at = ok ? (uint64_t)st.st_size : 0;
+	return ok ? 0 : -1;
+}
+
+/* The line's event_id, or NULL. */
+static const char *line_event_id(const char *line, size_t n, char *out,
+    size_t cap)
+{
+	long v = jsonr_member(line, n, 0, "event_id");
+	size_t len;
+
+	return v >= 0 && jsonr_string(line, n, (size_t)v, out, cap, &len) >= 0 ?
+	    out : NULL;
+}
+
+/* DEAD.why: one JSON line per parked range, naming its bytes in DEAD
+ * (offset, bytes, lines), its event_id when it is one line, and why. */
+static int write_why(struct exporter *e, uint64_t dead_at, const char *why)
+{
+	const char *lines = e->batch + e->range_off;
+	char ts[JSON_TIMESTAMP_LEN], id[EVENT_ID_MAX];
+	struct json_line j;
+	struct timespec now;
+	uint64_t at;
+
+	clock_gettime(CLOCK_REALTIME, &now);
+	json_timestamp(ts, &now);
+	json_begin(&j);
+	json_str(&j, "ts", ts);
+	json_u64(&j, "offset", dead_at);
+	json_u64(&j, "bytes", e->range_len);
+	json_u64(&j, "lines", e->range.count);
+	json_str(&j, "event_id", e->range.count == 1 ?
+	    line_event_id(lines, e->range_len, id, sizeof id) : NULL);
+	json_str(&j, "reason", why);
+	return json_end(&j) == 0 ? append_synced(e->why_path, j.buf, j.len,
+	    &at) : -1;
+}
+
+/* The range's lines go to the dead-letter file as they are (replayable),
+ * then the reason to DEAD.why. */
+static void dead_letter(struct exporter *e, const char *why)
+{
+	uint64_t at;
+	bool parked = append_synced(e->dead_path, e->batch + e->range_off,
+	    e->range_len, &at) == 0 && write_why(e, at, why) == 0;
+
+	e->st.dead_batches++;
+	e->st.dead_lines += e->range.count;
+	note_error(e, "%" PRIu64 " lines rejected: %s", e->range.count, why);
+	fprintf(stderr, "kaspa-sensor: %s: EXPORT REJECTED %" PRIu64 " line%s"
+	    " of a batch of %" PRIu64 " (%s); %s %s\n", __func__,
+	    e->range.count, e->range.count == 1 ? "" : "s (split limit hit)",
+	    e->batch_lines, why, parked ? "parked in" :
+	    "COULD NOT WRITE the dead-letter file", e->dead_path);
+}
+
+/* Shipped or parked: no longer lag. */
+static void range_settled(struct exporter *e)
+{
+	e->st.lag_bytes -= e->range_len < e->st.lag_bytes ? e->range_len :
+	    e->st.lag_bytes;
+	e->st.lag_lines -= e->range.count < e->st.lag_lines ? e->range.count :
+	    e->st.lag_lines;
+	e->failures = 0;
+}
+
+static void range_shipped(struct exporter *e)
+{
+	bisect_answer(&e->bisect, BISECT_ACCEPTED);
+	e->st.batches_ok++;
+	e->st.lines_ok += e->range.count;
+	e->st.last_success_ms = wall_ms();
+	range_settled(e);
+	set_health(e, EXPORT_OK);
+}
+
+/* The store (or the request builder) refused the range: its halves go
+ * next, or it is parked. */
+static void range_refused(struct exporter *e, const char *why)
+{
+	enum bisect_action a = bisect_answer(&e->bisect, BISECT_REFUSED);
+
+	if (a == BISECT_SPLIT && e->bisect.splits == 1)
+		fprintf(stderr, "kaspa-sensor: %s: a batch of %" PRIu64 " lines"
+		    " was refused (%s); sending it in halves\n", __func__,
+		    e->batch_lines, why);
+	if (a == BISECT_PARK) {
+		dead_letter(e, why);
+		range_settled(e);
+	}
+}
+
+/* Every line of the batch is shipped or parked: advance the cursor.
+ * Before that a crash sends the whole batch again. */
+static void batch_done(struct exporter *e)
+{
+	if (e->batch_epoch == e->cursor_epoch) {
+		e->cursor = e->batch_end;
+		save_cursor(e);
+	}
+	clear_batch(e);
+	e->failures = 0;
+	e->state = ST_IDLE;
+	arm_timer(e, now_ms());
+}
+
+/* The next request, on a fresh connection: the token if one is due, else
+ * the next range of the batch; the batch is done when none is left. */
 static void start_exchange(struct exporter *e)
 {
-	bool need_token = e->cfg.format == EXPORT_FIRESTORE &&
-	    !firestore_token_valid(e->fs, wall_ms());
-
-	e->kind = need_token ? REQ_TOKEN : REQ_BATCH;
-	e->req_url = need_token ? firestore_token_url(e->fs) :
-	    e->fs ? firestore_commit_url(e->fs) : &e->url;
 	e->req_sent = 0;
 	e->resp_len = 0;
 	e->resp_dropped = 0;
 	e->req_deadline = now_ms() + (int64_t)e->cfg.timeout_ms;
-	if ((need_token ? build_token_request(e) : build_batch_request(e)) != 0) {
-		if (need_token) {
+	if (e->cfg.format == EXPORT_FIRESTORE &&
+	    !firestore_token_valid(e->fs, wall_ms())) {
+		e->kind = REQ_TOKEN;
+		e->req_url = firestore_token_url(e->fs);
+		if (build_token_request(e) == 0)
+			start_dial(e);
+		else
 			fail_retry(e, "cannot build the token request");
-		} else {
-			dead_letter(e, "the batch does not fit a request");
-			batch_done(e);
-		}
 		return;
 	}
-	start_dial(e);
+	e->kind = REQ_BATCH;
+	e->req_url = e->fs ? firestore_commit_url(e->fs) : &e->url;
+	while (bisect_next(&e->bisect, &e->range)) {
+		e->range_off = line_offset(e, e->range.first);
+		e->range_len = line_offset(e, e->range.first + e->range.count) -
+		    e->range_off;
+		if (build_batch_request(e) == 0) {
+			start_dial(e);
+			return;
+		}
+		range_refused(e, e->fs ? "not sent: not a Firestore document"
+		    " (an object with a usable string event_id)" :
+		    "not sent: does not fit a request");
+	}
+	batch_done(e);
 }
 
 /* ---- exchange ---- */
@@ -606,9 +756,9 @@ static short xport_events(const struct exporter *e)
 static const char *xport_error(const struct exporter *e)
 {
 	if (e->req_url->tls && tls_error(e->tls) != 0) {
-		static char text[96];
+		static char text[160];
 		snprintf(text, sizeof text, "tls: %s (BearSSL error %d)",
-		    tls_error_text(tls_error(e->tls)), tls_error(e->tls));
+		    tls_error_text(e->tls), tls_error(e->tls));
 		return text;
 	}
 	return strerror(errno);
@@ -622,50 +772,6 @@ static void excerpt(char *out, size_t cap, const char *p, size_t n)
 	for (i = 0; i < n && i + 1 < cap && i < DEAD_EXCERPT; i++)
 		out[i] = p[i] >= ' ' && p[i] < 0x7f ? p[i] : ' ';
 	out[i] = '\0';
-}
-
-static void dead_letter(struct exporter *e, const char *why)
-{
-	int fd = open(e->dead_path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC,
-	    0644);
-	bool parked = fd >= 0 && write(fd, e->batch, e->batch_len) ==
-	    (ssize_t)e->batch_len && fsync(fd) == 0;
-
-	if (fd >= 0)
-		close(fd);
-	e->st.dead_batches++;
-	e->st.dead_lines += e->batch_lines;
-	note_error(e, "batch of %" PRIu64 " lines rejected: %s", e->batch_lines,
-	    why);
-	fprintf(stderr, "kaspa-sensor: %s: EXPORT REJECTED a batch of %" PRIu64
-	    " lines (%s); %s %s\n", __func__, e->batch_lines, why,
-	    parked ? "parked in" : "COULD NOT WRITE the dead-letter file",
-	    e->dead_path);
-}
-
-/* The batch is settled (shipped or parked): advance the cursor. */
-static void batch_done(struct exporter *e)
-{
-	if (e->batch_epoch == e->cursor_epoch) {
-		e->cursor = e->batch_end;
-		save_cursor(e);
-	}
-	clear_batch(e);
-	e->failures = 0;
-	e->state = ST_IDLE;
-	arm_timer(e, now_ms());
-}
-
-static void batch_shipped(struct exporter *e)
-{
-	e->st.batches_ok++;
-	e->st.lines_ok += e->batch_lines;
-	e->st.last_success_ms = wall_ms();
-	e->st.lag_bytes -= e->batch_len < e->st.lag_bytes ? e->batch_len :
-	    e->st.lag_bytes;
-	e->st.lag_lines = 0;
-	batch_done(e);
-	set_health(e, EXPORT_OK);
 }
 
 static bool retryable(int status)
@@ -689,20 +795,20 @@ static void handle_response(struct exporter *e, int status, char *body,
 			    status / 100 == 2 ? " without a usable token" : "");
 		return;
 	}
-	if (status / 100 == 2) {
-		batch_shipped(e);
-		return;
-	}
 	if (status == 401 && e->fs != NULL)
 		firestore_token_drop(e->fs);
 	if (retryable(status) || (status == 401 && e->fs != NULL)) {
 		fail_retry(e, "HTTP %d", status);
 		return;
 	}
-	excerpt(text, sizeof text, body, len);
-	snprintf(why, sizeof why, "HTTP %d: %s", status, text);
-	dead_letter(e, why);
-	batch_done(e);
+	if (status / 100 == 2) {
+		range_shipped(e);
+	} else {
+		excerpt(text, sizeof text, body, len);
+		snprintf(why, sizeof why, "HTTP %d: %s", status, text);
+		range_refused(e, why);
+	}
+	start_exchange(e);
 }
 
 /* True once the response is settled (handled or failed). */
@@ -848,6 +954,7 @@ static void on_idle_tick(struct exporter *e)
 	if (e->batch_lines > 0 && (e->batch_full || e->draining ||
 	    now - e->pending_since >= (int64_t)e->cfg.batch_ms)) {
 		arm_timer(e, 0);
+		bisect_start(&e->bisect, e->batch_lines);
 		start_exchange(e);
 		return;
 	}
@@ -928,8 +1035,12 @@ static int setup_paths(struct exporter *e)
 		    log);
 	if (b == 0)
 		b = snprintf(e->dead_path, sizeof e->dead_path, "%s.dead", log);
-	return a < (int)sizeof e->cursor_path - 4 &&
-	    b < (int)sizeof e->dead_path ? 0 : -1;
+	if (a >= (int)sizeof e->cursor_path - 4 ||
+	    b >= (int)sizeof e->why_path - 4)
+		return -1;
+	memcpy(e->why_path, e->dead_path, (size_t)b);
+	memcpy(e->why_path + b, ".why", sizeof ".why");
+	return 0;
 }
 
 static bool needs_tls(const struct exporter *e)

@@ -4,16 +4,22 @@
  * the rotated files (PATH.keep .. PATH.1) and the current one, oldest
  * first, batches them (max lines, bytes, delay) and POSTs each batch.  A
  * durable cursor (file dev+inode and offset; temp file, fsync, rename)
- * advances only after a 2xx, so delivery is at least once; every line
+ * advances only past lines the store acknowledged (2xx) or refused and
+ * that are parked, so delivery is at least once; every line
  * carries event_id for de-duplication.  Through ndjson's may_delete hook
  * a rotation never deletes a file that is not fully shipped, unless the
  * log files together exceed disk_cap_bytes (then the lost lines are
  * counted and reported).
  *
  * Failures: 5xx, 408, 429, timeouts and connection or TLS errors retry
- * the same batch with exponential backoff and jitter; any other 4xx
- * parks the batch in the dead-letter file and moves on.  Runs on the
- * sensor's loop: no thread, no blocking call but local file I/O.
+ * the same request with exponential backoff and jitter.  Any other 4xx
+ * refuses the lines sent: the batch goes out again in halves (bisect.h)
+ * until the refused lines are single, those are parked in the
+ * dead-letter file as they were (replayable) with the store's reason in
+ * DEAD.why, one JSON line each, and the rest is shipped.  The cursor
+ * moves once the whole batch is settled: a crash in between sends it
+ * again.  Runs on the sensor's loop: no thread, no blocking call but
+ * local file I/O.
  */
 #ifndef EXPORT_H
 #define EXPORT_H
@@ -53,9 +59,9 @@ struct export_status {
 	int64_t last_success_ms;   /* Unix time; 0: never */
 	int64_t last_error_ms;
 	char last_error[160];      /* never holds header or key material */
-	uint64_t batches_ok, lines_ok;
+	uint64_t batches_ok, lines_ok;   /* batches: accepted requests */
 	uint64_t retries;
-	uint64_t dead_batches, dead_lines;
+	uint64_t dead_batches, dead_lines;   /* parked parts, their lines */
 	uint64_t dropped_lines;    /* deleted unshipped under the disk cap */
 };
 

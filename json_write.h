@@ -19,7 +19,11 @@
 #include <stdint.h>
 #include <time.h>
 
-#define JSON_LINE_MAX 8192
+/* Holds the longest line any writer builds, with room to spare: an
+ * inbound connection's is at most 9,667 bytes (peer.c asserts a looser
+ * bound against this), a crawl's or an announce's is shorter.  Readers of
+ * the log (export batches, report) take lines at least this long. */
+#define JSON_LINE_MAX 16384
 
 struct json_line {
 	char buf[JSON_LINE_MAX];  /* NUL-terminated after a successful json_end */

@@ -271,7 +271,7 @@ static const struct scalar_def export_scalars[] = {
 	{ "kaspa_sensor_export_lines_total", "counter",
 	  "Log lines exported.", E(lines_ok) },
 	{ "kaspa_sensor_export_batches_total", "counter",
-	  "Batches the store accepted.", E(batches_ok) },
+	  "Batches (or parts of a refused one) the store accepted.", E(batches_ok) },
 	{ "kaspa_sensor_export_retries_total", "counter",
 	  "Failed export attempts that will be retried.", E(retries) },
 	{ "kaspa_sensor_export_dead_lines_total", "counter",

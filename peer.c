@@ -22,6 +22,9 @@
 
 #define DRAIN_MS 1000          /* wait for the peer's EOF after our GOAWAY */
 #define FIRST_BYTES 16         /* kept to tell what a non-HTTP/2 client was */
+#define HTTP_UA_MAX 128        /* the user-agent header kept, with its NUL */
+#define UNKNOWN_LIST_MAX 640   /* one unknown-field list's share of the line */
+#define ATTEMPTS_JSON_MAX 1024 /* probe_attempts (3 take at most 520) */
 #define P2P_PATH "/protowire.P2P/MessageStream"
 #define GRPC_UNIMPLEMENTED 12
 
@@ -75,7 +78,7 @@ struct peer {
 	uint64_t bytes_in, bytes_out;
 	uint8_t first_bytes[FIRST_BYTES];
 	size_t first_len;
-	char http_user_agent[128];
+	char http_user_agent[HTTP_UA_MAX];
 	char *reject_reason;       /* the peer's Reject text (rare) */
 	struct kaspa_version version;
 	struct kaspa_version_unknown *unknown;  /* only if it sent some */
@@ -499,7 +502,7 @@ static int unknown_field_json(const struct kaspa_unknown_field *f, char *out,
 static void log_unknown_fields(struct json_line *j, const char *key,
     const char *key_dropped, const struct kaspa_unknown_fields *u)
 {
-	char out[640], one[160];
+	char out[UNKNOWN_LIST_MAX], one[160];
 	size_t n = 1, dropped = u->dropped;
 
 	out[0] = '[';
@@ -590,7 +593,7 @@ static void probe_attempts_json(const struct probe_report *r, char *out,
 static void log_probe(struct json_line *j, const struct peer *p)
 {
 	const struct probe_report *r = &p->probe;
-	char attempts[1024];
+	char attempts[ATTEMPTS_JSON_MAX];
 
 	if (!p->probe_started) {
 		json_null(j, "classification");
@@ -626,6 +629,34 @@ static void peer_count(const struct peer *p)
 	};
 	metrics_count_conn(&p->s->metrics, &c);
 }
+
+/* The longest line peer_log can build: all 40 members present, each key
+ * as long as the longest, every string a peer or the operator chose
+ * (sensor id, network) made of control bytes that escape to \u00XX (6
+ * bytes each), every number and word of ours at its widest.  11,138
+ * bytes by this count; member by member the worst is 9,667, and
+ * test/interop/test_line_length.py has a line of ~8,650 written. */
+#define KEY_WORST (sizeof ",\"advertised_unknown_fields_dropped\":" - 1)
+#define STR_WORST(n) (2 + 6 * (size_t)(n))      /* n bytes, quoted */
+#define HEX_WORST(n) (2 + 2 * (size_t)(n))      /* n bytes as hex, quoted */
+#define TEXT_WORST(cap) (2 + (size_t)(cap) - 1) /* ours, from a buffer */
+#define NUMBER_WORST 21   /* -9223372036854775.808: json_ms of INT64_MIN */
+#define WORD_WORST 23     /* "default_port_verified": our longest word */
+#define LINE_WORST (3 /* {}\n */ + \
+	/* sensor_id, user_agent, network, http_user_agent, reject_reason */ \
+	5 * KEY_WORST + STR_WORST(CONFIG_STR_MAX - 1) + \
+	    STR_WORST(KASPA_UA_MAX) + STR_WORST(KASPA_NETWORK_MAX) + \
+	    STR_WORST(HTTP_UA_MAX - 1) + STR_WORST(KASPA_REASON_MAX) + \
+	/* peer_id, first_bytes */ \
+	2 * KEY_WORST + HEX_WORST(KASPA_ID_MAX) + HEX_WORST(FIRST_BYTES) + \
+	/* the three unknown-field lists, probe_attempts */ \
+	4 * KEY_WORST + 3 * (UNKNOWN_LIST_MAX - 1) + ATTEMPTS_JSON_MAX - 1 + \
+	/* ts, event_id, peer_ip, advertised_address, probe_target */ \
+	5 * KEY_WORST + TEXT_WORST(JSON_TIMESTAMP_LEN) + \
+	    TEXT_WORST(NDJSON_EVENT_ID_MAX) + 3 * TEXT_WORST(ADDR_TEXT_MAX) + \
+	/* 14 numbers; 10 words of ours and booleans */ \
+	14 * (KEY_WORST + NUMBER_WORST) + 10 * (KEY_WORST + WORD_WORST))
+_Static_assert(LINE_WORST < JSON_LINE_MAX, "a connection's line must fit");
 
 static void peer_log(struct peer *p)
 {

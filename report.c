@@ -7,10 +7,14 @@
 #include <time.h>
 
 #include "decimal.h"
+#include "json_write.h"
 #include "jsonr.h"
 
 #define STR_MAX ADDR_TEXT_MAX  /* longest string member we keep */
 #define UNIX_SECONDS_MAX 999999999999ull   /* 12 digits */
+
+_Static_assert(REPORT_LINE_MAX >= JSON_LINE_MAX,
+    "report must take every line a crawl can write");
 
 /* ---- one line's members, read with jsonr.h ---- */
 

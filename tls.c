@@ -1,10 +1,11 @@
 /* tls.c - non-blocking BearSSL client (see tls.h). */
 #include "tls.h"
 
+#include <arpa/inet.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <poll.h>
-#include <stdbool.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/random.h>
@@ -204,17 +205,147 @@ static void configure_engine(struct tls_conn *t, const struct tls_anchors *a)
 	br_ssl_engine_set_buffer(e, t->iobuf, sizeof t->iobuf, 1);
 }
 
+/* ---- IP address hosts: br_x509_minimal behind an iPAddress check ---- */
+
+/* ctx points at the vtable field, the first one. */
+static struct tls_ip_check *ip_check(const br_x509_class **ctx)
+{
+	return (struct tls_ip_check *)(void *)ctx;
+}
+
+static const br_x509_class **chain_of(struct tls_ip_check *c)
+{
+	return &c->chain->vtable;
+}
+
+static void ip_start_chain(const br_x509_class **ctx, const char *server_name)
+{
+	struct tls_ip_check *c = ip_check(ctx);
+
+	(void)server_name;   /* "": no SNI was sent */
+	c->certs = 0;
+	c->ee_len = 0;
+	c->ee_too_large = false;
+	c->why[0] = '\0';
+	/* No name: BearSSL would match it against dNSName and CN only. */
+	c->chain->vtable->start_chain(chain_of(c), NULL);
+}
+
+static void ip_start_cert(const br_x509_class **ctx, uint32_t length)
+{
+	struct tls_ip_check *c = ip_check(ctx);
+
+	if (c->certs == 0 && length > sizeof c->ee)
+		c->ee_too_large = true;
+	c->chain->vtable->start_cert(chain_of(c), length);
+}
+
+/* The end-entity certificate comes first; its bytes are kept. */
+static void ip_append(const br_x509_class **ctx, const unsigned char *buf,
+    size_t len)
+{
+	struct tls_ip_check *c = ip_check(ctx);
+
+	if (c->certs == 0 && !c->ee_too_large) {
+		if (len > sizeof c->ee - c->ee_len) {
+			c->ee_too_large = true;
+		} else {
+			memcpy(c->ee + c->ee_len, buf, len);
+			c->ee_len += len;
+		}
+	}
+	c->chain->vtable->append(chain_of(c), buf, len);
+}
+
+static void ip_end_cert(const br_x509_class **ctx)
+{
+	struct tls_ip_check *c = ip_check(ctx);
+
+	c->certs++;
+	c->chain->vtable->end_cert(chain_of(c));
+}
+
+/* A chain error first; then the address must be an iPAddress SAN. */
+static unsigned ip_end_chain(const br_x509_class **ctx)
+{
+	struct tls_ip_check *c = ip_check(ctx);
+	unsigned err = c->chain->vtable->end_chain(chain_of(c));
+	enum x509_ip_result r;
+
+	if (err != 0)
+		return err;
+	r = c->ee_too_large ? X509_IP_TOO_LARGE :
+	    x509_ip_match(c->ee, c->ee_len, c->ip, c->ip_len);
+	switch (r) {
+	case X509_IP_MATCH:
+		return 0;
+	case X509_IP_NO_MATCH:
+		snprintf(c->why, sizeof c->why,
+		    "certificate has no iPAddress SAN matching %s", c->ip_text);
+		break;
+	case X509_IP_MALFORMED:
+		snprintf(c->why, sizeof c->why, "certificate extensions "
+		    "unreadable: no iPAddress SAN check for %s", c->ip_text);
+		break;
+	case X509_IP_TOO_LARGE:
+		snprintf(c->why, sizeof c->why, "certificate over %d bytes: "
+		    "no iPAddress SAN check for %s", X509_IP_CERT_MAX, c->ip_text);
+		return BR_ERR_X509_LIMIT_EXCEEDED;
+	}
+	return BR_ERR_X509_BAD_SERVER_NAME;
+}
+
+static const br_x509_pkey *ip_get_pkey(const br_x509_class *const *ctx,
+    unsigned *usages)
+{
+	const struct tls_ip_check *c = (const void *)ctx;
+
+	return c->chain->vtable->get_pkey(
+	    (const br_x509_class *const *)&c->chain->vtable, usages);
+}
+
+static const br_x509_class ip_check_vtable = {
+	.context_size = sizeof(struct tls_ip_check),
+	.start_chain = ip_start_chain,
+	.start_cert = ip_start_cert,
+	.append = ip_append,
+	.end_cert = ip_end_cert,
+	.end_chain = ip_end_chain,
+	.get_pkey = ip_get_pkey,
+};
+
+/* If host is an IP address literal (as the dialer reads it), sets up
+ * the check for it in front of t->xc; false for a name. */
+static bool check_ip_host(struct tls_conn *t, const char *host)
+{
+	struct tls_ip_check *c = &t->ipc;
+	int af = inet_pton(AF_INET, host, c->ip) == 1 ? AF_INET :
+	    inet_pton(AF_INET6, host, c->ip) == 1 ? AF_INET6 : AF_UNSPEC;
+
+	if (af == AF_UNSPEC)
+		return false;
+	c->vtable = &ip_check_vtable;
+	c->chain = &t->xc;
+	c->ip_len = af == AF_INET ? 4 : 16;
+	inet_ntop(af, c->ip, c->ip_text, sizeof c->ip_text);
+	c->why[0] = '\0';
+	br_ssl_engine_set_x509(&t->cc.eng, &c->vtable);
+	return true;
+}
+
 int tls_start(struct tls_conn *t, const struct tls_anchors *a,
     const char *host)
 {
 	unsigned char seed[SEED_BYTES];
 
 	configure_engine(t, a);
+	t->ip_host = check_ip_host(t, host);
 	if (getrandom(seed, sizeof seed, 0) != (ssize_t)sizeof seed)
 		return -1;
 	br_ssl_engine_inject_entropy(&t->cc.eng, seed, sizeof seed);
 	memset(seed, 0, sizeof seed);
-	return br_ssl_client_reset(&t->cc, host, 0) ? 0 : -1;
+	return br_ssl_client_reset(&t->cc, t->ip_host ? NULL : host, 0) ? 0 :
+	    -1;
 }
 
 static bool would_block(void)
@@ -342,8 +473,12 @@ int tls_error(const struct tls_conn *t)
 	return br_ssl_engine_last_error(&t->cc.eng);
 }
 
-const char *tls_error_text(int err)
+const char *tls_error_text(const struct tls_conn *t)
 {
+	int err = tls_error(t);
+
+	if (err != BR_ERR_OK && t->ip_host && t->ipc.why[0] != '\0')
+		return t->ipc.why;
 	switch (err) {
 	case BR_ERR_OK:
 		return "no error";

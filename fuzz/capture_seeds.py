@@ -16,6 +16,8 @@ it, gzip on and off.  From the recorded bytes, both directions:
   metrics/  HTTP request heads python's http.client sends, plus a
             Prometheus scrape (metrics.c's routing)
   http1/    the same heads (http1.c's request parser)
+  x509_ip/  certificates made by openssl, and their subjectAltName
+            values (written here, not captured)
 
 Usage: capture_seeds.py OUTDIR   (run under /usr/bin/python3)
 """
@@ -26,7 +28,9 @@ import os
 import select
 import socket
 import struct
+import subprocess
 import sys
+import tempfile
 import threading
 
 HERE = os.path.dirname(os.path.abspath(__file__))
@@ -276,6 +280,39 @@ def http_seeds():
     return seeds
 
 
+X509_SANS = [
+    "IP:127.0.0.1",
+    "IP:::1,DNS:store.example",
+    "critical,email:a@b.example,URI:https://10.0.0.8/,RID:1.2.3.4,"
+    "otherName:1.2.3.4;UTF8:x,IP:10.0.0.1,IP:2001:db8::7,"
+    "IP:::ffff:127.0.0.1,DNS:127.0.0.1",
+]
+
+
+def x509_seeds():
+    """Whole certificates (fuzz_x509_ip's first shape) and their
+    GeneralNames (the extnValue of its second)."""
+    from cryptography import x509
+    seeds = set()
+    with tempfile.TemporaryDirectory() as d:
+        for san in X509_SANS:
+            der = os.path.join(d, "cert.der")
+            subprocess.run(
+                ["openssl", "req", "-x509", "-newkey", "ec", "-pkeyopt",
+                 "ec_paramgen_curve:P-256", "-nodes", "-keyout",
+                 os.path.join(d, "key.pem"), "-subj", "/CN=127.0.0.1",
+                 "-days", "1", "-addext", "subjectAltName=" + san,
+                 "-outform", "DER", "-out", der],
+                check=True, capture_output=True)
+            with open(der, "rb") as f:
+                cert = f.read()
+            seeds.add(cert)
+            seeds.add(x509.load_der_x509_certificate(cert).extensions
+                      .get_extension_for_class(x509.SubjectAlternativeName)
+                      .value.public_bytes())
+    return seeds
+
+
 def write_seeds(outdir, seeds):
     for name, items in seeds.items():
         d = os.path.join(outdir, name)
@@ -301,6 +338,7 @@ def main():
         print("capture_seeds: session failed: %s" % e, file=sys.stderr)
     seeds = seeds_from(proxy.conns)
     seeds["metrics"] = seeds["http1"] = http_seeds()
+    seeds["x509_ip"] = x509_seeds()
     write_seeds(sys.argv[1], seeds)
     return 1 if errors or len(proxy.conns) < 4 else 0
 

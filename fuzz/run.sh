@@ -1,10 +1,12 @@
 #!/bin/sh
 # run.sh BIN SECONDS CORPUS SEEDS [libFuzzer flags...]
 # Runs one libFuzzer target for SECONDS over CORPUS (kept, grows) plus
-# SEEDS (read only) and prints one summary line:
-#   fuzz_h2: 60 s, 1234567 runs, 20576 execs/s, cov 1419 (at start 1070),
-#   ft 6408, corpus 467, peak rss 183 MB
-# A crash leaves its input in build/fuzz/crashes/ and the status is 1.
+# SEEDS (read only) and prints one result line (test/count_results.py
+# counts it):
+#   fuzz_h2: passed, 60 s, 1234567 runs, 20576 execs/s, cov 1419 (at start
+#   1070), ft 6408, corpus 467, peak rss 183 MB
+# or, after the end of its log indented, "fuzz_h2: FAILED (exit N), ...,
+# input in build/fuzz/crashes/", and the status is 1.
 set -u
 bin=$1 secs=$2 corpus=$3 seeds=$4
 shift 4
@@ -21,12 +23,14 @@ field() {
 	    sed -n "s/.* $2: \([0-9]*\).*/\1/p"
 }
 stat() { sed -n "s/^stat::$1: *//p" "$log"; }
-echo "$name: $secs s, $(stat number_of_executed_units) runs," \
-    "$(stat average_exec_per_sec) execs/s, cov $(field DONE cov)" \
-    "(at start $(field INITED cov)), ft $(field DONE ft)," \
-    "corpus $(field DONE corp), peak rss $(stat peak_rss_mb) MB"
-if [ $rc -ne 0 ]; then
-	tail -40 "$log"
-	echo "$name: FAILED (exit $rc), input in $crashes/" >&2
-	exit 1
+stats="$secs s, $(stat number_of_executed_units) runs,\
+ $(stat average_exec_per_sec) execs/s, cov $(field DONE cov)\
+ (at start $(field INITED cov)), ft $(field DONE ft),\
+ corpus $(field DONE corp), peak rss $(stat peak_rss_mb) MB"
+if [ $rc -eq 0 ]; then
+	echo "$name: passed, $stats"
+	exit 0
 fi
+tail -40 "$log" | sed 's/^/    /'    # indented: no line of it is a result
+echo "$name: FAILED (exit $rc), $stats, input in $crashes/"
+exit 1

@@ -6,6 +6,7 @@ import json
 import os
 import shutil
 import socket
+import ssl
 import subprocess
 import sys
 import tempfile
@@ -19,7 +20,7 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.join(HERE, "..", "interop"))
 sys.path.insert(0, os.path.join(HERE, ".."))
 
-from harness import Sensor, free_port  # noqa: E402,F401
+from harness import Sensor, free_port, wait_for  # noqa: E402,F401
 from common import PeerOptions, run_h2_peer  # noqa: E402,F401
 
 CLICKHOUSE = "/usr/sbin/clickhouse-server"
@@ -41,9 +42,10 @@ def openssl(*args):
 
 
 class TestCA:
-    """A CA and a server certificate for `name` (DNS SAN only)."""
+    """A CA and a server certificate with the subject CN `name` and the
+    subjectAltName `san` (openssl's syntax; default DNS:`name`)."""
 
-    def __init__(self, directory, name="localhost"):
+    def __init__(self, directory, name="localhost", san=None):
         self.dir = directory
         p = lambda f: os.path.join(directory, f)  # noqa: E731
         self.ca, self.key, self.cert = p("ca.pem"), p("server.key"), p("server.pem")
@@ -55,11 +57,46 @@ class TestCA:
         openssl("req", "-newkey", "rsa:2048", "-nodes", "-keyout", self.key,
                 "-out", p("server.csr"), "-subj", "/CN=" + name)
         with open(p("ext"), "w") as f:
-            f.write("subjectAltName=DNS:%s\nbasicConstraints=CA:FALSE\n"
-                    "extendedKeyUsage=serverAuth\n" % name)
+            f.write("subjectAltName=%s\nbasicConstraints=CA:FALSE\n"
+                    "extendedKeyUsage=serverAuth\n" % (san or "DNS:" + name))
         openssl("x509", "-req", "-in", p("server.csr"), "-CA", self.ca,
                 "-CAkey", p("ca.key"), "-CAcreateserial", "-out", self.cert,
                 "-days", "2", "-extfile", p("ext"))
+
+
+class TlsListener:
+    """A TLS listener on 127.0.0.1 with a TestCA's server certificate that
+    answers no request; it records the server name each ClientHello
+    carries (None: no SNI)."""
+
+    def __init__(self, tls):
+        self.names = []
+        self.ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+        self.ctx.load_cert_chain(tls.cert, tls.key)
+        self.ctx.sni_callback = lambda sock, name, ctx: self.names.append(name)
+        self.sock = socket.socket()
+        self.sock.bind(("127.0.0.1", 0))
+        self.sock.listen(8)
+        self.port = self.sock.getsockname()[1]
+        self.thread = threading.Thread(target=self._serve, daemon=True)
+        self.thread.start()
+
+    def _serve(self):
+        while True:
+            try:
+                conn, _ = self.sock.accept()
+            except OSError:
+                return                      # stop() closed the socket
+            conn.settimeout(5)
+            try:
+                self.ctx.wrap_socket(conn, server_side=True).close()
+            except OSError:                 # ssl.SSLError is one
+                conn.close()
+
+    def stop(self):
+        self.sock.shutdown(socket.SHUT_RDWR)
+        self.sock.close()
+        self.thread.join(10)
 
 
 CONFIG = """<yandex>
@@ -67,7 +104,7 @@ CONFIG = """<yandex>
   <http_port>{http}</http_port>
   <https_port>{https}</https_port>
   <tcp_port>{tcp}</tcp_port>
-  <listen_host>127.0.0.1</listen_host>
+{listen}
   <path>{dir}/data/</path>
   <tmp_path>{dir}/tmp/</tmp_path>
   <user_files_path>{dir}/user_files/</user_files_path>
@@ -88,7 +125,7 @@ CONFIG = """<yandex>
 
 USERS = """<yandex><profiles><default/></profiles>
 <users><default><password></password>
-<networks><ip>127.0.0.1</ip></networks>
+<networks><ip>127.0.0.1</ip><ip>::1</ip></networks>
 <profile>default</profile><quota>default</quota></default></users>
 <quotas><default/></quotas></yandex>
 """
@@ -109,15 +146,19 @@ TABLE_DDL = """CREATE TABLE {table} (
 
 class ClickHouse:
     """clickhouse-server in the foreground with its own config in a temp
-    dir; stopped by its PID."""
+    dir; stopped by its PID.  Its certificate: CN `name`, SAN `san` (see
+    TestCA); it listens on the addresses in `listen`."""
 
-    def __init__(self):
+    def __init__(self, name="localhost", san=None,
+                 listen=("127.0.0.1", "::1")):
         self.dir = tmpdir("export_ch_")
-        self.tls = TestCA(self.dir)
+        self.tls = TestCA(self.dir, name, san)
         self.http, self.https, self.tcp = free_port(), free_port(), free_port()
+        hosts = "\n".join("  <listen_host>%s</listen_host>" % h
+                          for h in listen)
         with open(os.path.join(self.dir, "config.xml"), "w") as f:
             f.write(CONFIG.format(http=self.http, https=self.https,
-                                  tcp=self.tcp, dir=self.dir,
+                                  tcp=self.tcp, dir=self.dir, listen=hosts,
                                   cert=self.tls.cert, key=self.tls.key))
         with open(os.path.join(self.dir, "users.xml"), "w") as f:
             f.write(USERS)
@@ -161,11 +202,14 @@ class ClickHouse:
         with urllib.request.urlopen(req, timeout=10) as r:
             return r.read().decode()
 
-    def insert_url(self, table, host="localhost", skip_unknown=True):
+    def insert_url(self, table, host="localhost", skip_unknown=True,
+                   port=None):
+        """`host` as a URL has it: a name, 127.0.0.1 or [::1]; `port`:
+        another way in (a proxy in front of the HTTPS port)."""
         q = {"query": "INSERT INTO %s FORMAT JSONEachRow" % table}
         if skip_unknown:
             q["input_format_skip_unknown_fields"] = "1"
-        return "https://%s:%d/?%s" % (host, self.https,
+        return "https://%s:%d/?%s" % (host, port or self.https,
                                       urllib.parse.urlencode(q))
 
     def rows(self, table):
@@ -173,6 +217,22 @@ class ClickHouse:
                          " stage_reached, outcome FROM %s FORMAT JSONEachRow"
                          % table)
         return [json.loads(line) for line in out.splitlines() if line]
+
+
+class ClickHouseClass:
+    """A unittest.TestCase mixin: one ClickHouse server for the class,
+    as cls.ch, made with CH_ARGS (certificate names, listen addresses)."""
+
+    CH_ARGS = {}
+    ch = None
+
+    @classmethod
+    def setUpClass(cls):
+        cls.ch = ClickHouse(**cls.CH_ARGS)
+
+    @classmethod
+    def tearDownClass(cls):
+        cls.ch.stop()
 
 
 def log_records(sensor, paths=None):
@@ -220,12 +280,3 @@ def real_handshakes(sensor, n):
     for t in threads:
         t.join(30)
     return outs
-
-
-def wait_for(pred, timeout=15.0, step=0.1):
-    deadline = time.monotonic() + timeout
-    while True:
-        v = pred()
-        if v or time.monotonic() > deadline:
-            return v
-        time.sleep(step)

@@ -81,6 +81,9 @@ class Standin:
         self.commits = 0
         self.fail_commits = 0      # answer this many commits with 503
         self.reject_token_once = False   # next commit gets a 401
+        # A commit holding a document this is true for gets a 400, the
+        # way Firestore refuses a whole commit for one invalid write.
+        self.refuses = lambda doc: False
         self.lock = threading.Lock()
         ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
         ctx.load_cert_chain(tls.cert, tls.key)
@@ -191,6 +194,13 @@ class Standin:
                         self.reply(401, {"error": {"code": 401}})
                         return
                     docs = standin.commit(json.loads(raw))
+                    refused = [d["event_id"] for d in docs.values()
+                               if standin.refuses(d)]
+                    if refused:
+                        self.reply(400, {"error": {
+                            "code": 400, "status": "INVALID_ARGUMENT",
+                            "message": "invalid document %s" % refused[0]}})
+                        return
                     if fail:
                         self.reply(503, {"error": {"code": 503}})
                         return

@@ -1,6 +1,7 @@
 #!/usr/bin/python3
 """Runs the export tests (ClickHouse, Firestore stand-in) against
-./kaspa-sensor; prints "N passed, N failed"; exit status 1 on failure."""
+./kaspa-sensor; prints "N passed, N failed, N skipped"; exit status 1 on
+failure."""
 
 import importlib.util
 import os

@@ -16,6 +16,7 @@ from peers.grpcpeer import GrpcTransport  # noqa: E402
 from peers.h2peer import H2Transport  # noqa: E402
 from peers.handshake import Handshake, PeerOptions  # noqa: E402
 from peers.wire import length_delimited  # noqa: E402
+import harness  # noqa: E402
 from harness import Sensor, client_ports  # noqa: E402,F401
 
 TS_RE = re.compile(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{6}Z$")
@@ -44,6 +45,17 @@ def format_address(addr):
     if ip.version == 6:
         return "[%s]:%d" % (ip, addr[1])
     return "%s:%d" % (ip, addr[1])
+
+
+def probing_sensor(*extra, allow_private=True, **kw):
+    """harness.Sensor with the probe on: the harness switches it off for
+    every other test (they must never dial back)."""
+    saved, harness.NO_PROBE = harness.NO_PROBE, []
+    try:
+        flags = ("--probe-allow-private",) if allow_private else ()
+        return Sensor(*flags, *extra, **kw)
+    finally:
+        harness.NO_PROBE = saved
 
 
 class Outcome:

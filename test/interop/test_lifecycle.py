@@ -12,7 +12,7 @@ import unittest
 
 from common import (H2Transport, InteropCase, PeerOptions, Sensor, kp,
                     raw_connect, read_until_closed, run_grpc_peer, run_h2_peer)
-from harness import SENSOR
+from harness import SENSOR, wait_for
 from peers.handshake import Closed, PeerError
 from test_hostile import (FAST, HTTP1_GET, PREFACE, garbage, gzip_zeros,
                           hpack_table_size_bomb, oversized_frame,
@@ -238,7 +238,9 @@ class LogFile(InteropCase):
         self.record(self.quick_connection())
         os.rename(self.sensor.log, self.sensor.log + ".old")
         self.sensor.proc.send_signal(signal.SIGHUP)
-        time.sleep(0.2)
+        # The reopen creates the file at the old path at once.
+        self.assertTrue(wait_for(lambda: os.path.exists(self.sensor.log), 5),
+                        "no new log file after SIGHUP")
         port = self.quick_connection()
         self.record(port)    # in the new file at the old path
         old = self.sensor.records(self.sensor.log + ".old")

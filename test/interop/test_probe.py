@@ -30,7 +30,7 @@ from concurrent.futures import ThreadPoolExecutor
 
 import harness
 from common import (TOP_FIELD, H2Transport, InteropCase, PeerOptions,
-                    Sensor)
+                    Sensor, probing_sensor)
 from peers.handshake import Handshake
 
 DROP_NET = "127.0.9.0/24"        # SYNs to these are dropped in our netns
@@ -140,7 +140,7 @@ def needs_drop(test):
     """The case needs our namespace's SYN-dropping address range."""
     def run(self):
         if NO_NETNS:
-            self.skipTest(NO_NETNS)
+            harness.skip_or_fail_in_ci(NO_NETNS)
         return test(self)
     run.__name__, run.__doc__ = test.__name__, test.__doc__
     return run
@@ -248,17 +248,6 @@ def ip_bytes(ip):
 
 
 # ---- peers ----
-
-def probing_sensor(*extra, allow_private=True, **kw):
-    """harness.Sensor with the probe on: the harness switches it off for
-    every other test (they must never dial back)."""
-    saved, harness.NO_PROBE = harness.NO_PROBE, []
-    try:
-        flags = ("--probe-allow-private",) if allow_private else ()
-        return Sensor(*flags, *extra, **kw)
-    finally:
-        harness.NO_PROBE = saved
-
 
 def open_peer(sensor, src, peer_id, address=None):
     """Handshake up to Ready (no flows) from src; the transport stays open."""

@@ -1,6 +1,7 @@
 #!/usr/bin/python3
 """Runs the fault and abuse tests (test/robust/test_*.py) with the interop
-runner: one summary line "N passed, N failed"; exit status 1 on failure."""
+runner: one summary line "N passed, N failed, N skipped"; exit status 1 on
+failure."""
 
 import os
 import sys

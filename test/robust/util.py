@@ -13,6 +13,7 @@ sys.path.insert(0, os.path.join(HERE, "..", "interop"))
 
 from common import (H2Transport, InteropCase, PeerOptions, Sensor, kp,  # noqa: E402,F401
                     raw_connect, read_until_closed, run_h2_peer)
+from harness import skip_or_fail_in_ci, wait_for  # noqa: E402,F401
 from peers.handshake import Handshake  # noqa: E402,F401
 from test_hostile import HTTP1_GET, PREFACE, h2_frame  # noqa: E402,F401
 
@@ -115,16 +116,6 @@ class Hammer:
         for t in self.threads:
             t.join(10)
         return list(self.answered)
-
-
-def wait_for(pred, timeout, step=0.02):
-    """Poll pred() until it holds (True) or timeout passes (False)."""
-    deadline = time.monotonic() + timeout
-    while not pred():
-        if time.monotonic() > deadline:
-            return False
-        time.sleep(step)
-    return True
 
 
 def connect_many(port, n, first_octet=2):

@@ -109,6 +109,7 @@ TFLAGS   := $(CSTD) $(WARN) -g -O1 -fsanitize=address,undefined \
 
 UNIT     := hpack inflate h2 kaspa_pb ndjson ipmap addr report metrics loop config \
             http1 dns jwt socks5 dial bisect x509_ip
+UNIT     += handshake_engine
 test_hpack_DEPS    := hpack.c
 test_inflate_DEPS  := inflate.c
 test_inflate_LIBS  := -lz
@@ -130,6 +131,7 @@ test_addr_DEPS     := addr.c
 test_metrics_DEPS  := metrics.c config.c loop.c
 test_loop_DEPS     := loop.c
 test_config_DEPS   := config.c
+test_handshake_engine_DEPS := handshake.c
 # poll() wrapped: the test sees each timeout and injects EINTR/errors.
 test_loop_LIBS     := -Wl,--wrap=poll
 REPORT_DEPS        := report.c client.c dial.c socks5.c dns.c config.c addr.c loop.c h2.c hpack.c \

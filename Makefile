@@ -21,6 +21,7 @@ PROTO_C  := $(GEN)/kaspa.pb.c
 SRCS     := sensor.c config.c loop.c ipmap.c addr.c peer.c probe.c client.c crawl.c report.c announce.c h2.c hpack.c inflate.c kaspa_pb.c ndjson.c metrics.c
 SRCS     += export.c bisect.c http1.c tls.c x509_ip.c dns.c pem.c jsonr.c jwt.c firestore.c fortify_shim.c
 SRCS     += dial.c socks5.c
+SRCS     += handshake.c conn.c peer_log.c
 OBJS     := $(SRCS:%.c=$(B)/musl/%.o) $(B)/musl/kaspa.pb.o
 
 DEB_ARCH := $(shell dpkg --print-architecture)
@@ -134,8 +135,8 @@ test_config_DEPS   := config.c
 test_handshake_engine_DEPS := handshake.c
 # poll() wrapped: the test sees each timeout and injects EINTR/errors.
 test_loop_LIBS     := -Wl,--wrap=poll
-REPORT_DEPS        := report.c client.c dial.c socks5.c dns.c config.c addr.c loop.c h2.c hpack.c \
-                      inflate.c kaspa_pb.c $(PROTO_C)
+REPORT_DEPS        := report.c client.c conn.c handshake.c dial.c socks5.c dns.c config.c addr.c \
+                      loop.c h2.c hpack.c inflate.c kaspa_pb.c $(PROTO_C)
 test_report_DEPS   := $(REPORT_DEPS)
 test_report_LIBS   := $(PB_LIB) -lz
 

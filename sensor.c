@@ -332,6 +332,7 @@ int main(int argc, char **argv)
 		break;
 	}
 	s.cfg = &cfg;
+	peer_setup(&s);
 	if ((fail = dial_proxy_load(&s.proxy, cfg.socks5, cfg.socks5_user,
 	    cfg.socks5_password_file, cfg.socks5_for)) != NULL) {
 		fprintf(stderr, "kaspa-sensor: %s\n", fail);

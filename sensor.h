@@ -7,6 +7,7 @@
 
 #include "config.h"
 #include "dial.h"
+#include "handshake.h"
 #include "ipmap.h"
 #include "kaspa_pb.h"
 #include "loop.h"
@@ -32,6 +33,7 @@ struct sensor {
 	struct ipmap per_ip;           /* open connections per peer IP */
 	uint8_t node_id[KASPA_ID_LEN]; /* random, per process */
 	char node_hex[2 * KASPA_ID_LEN + 1];
+	struct hs_config handshake;    /* every inbound one (peer_setup) */
 	unsigned n_peers;              /* open inbound connections */
 	struct peer *peers;            /* list of them */
 	struct dial_proxy proxy;       /* --socks5; len 0: none */

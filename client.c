@@ -33,20 +33,6 @@ struct client {
 	struct conn conn;          /* fd and slot -1 while dialing */
 };
 
-/* The engine's outcomes as the callers see them. */
-static const char *const outcome_names[] = {
-	[HS_PENDING] = NULL,
-	[HS_OK] = "ok",
-	[HS_STOPPED] = "stopped",
-	[HS_TIMEOUT_BEFORE_VERSION] = "not_kaspa",
-	[HS_TIMEOUT] = "timeout",
-	[HS_REJECTED] = "reject",
-	[HS_BAD_VERSION] = "bad_version",
-	[HS_WRONG_NETWORK] = "wrong_network",
-	[HS_BAD_MESSAGE_BEFORE_VERSION] = "not_kaspa",
-	[HS_BAD_MESSAGE] = "bad_message",
-};
-
 static const enum client_stage hs_stages[] = {
 	[HS_STAGE_NONE] = CLIENT_STAGE_TCP,
 	[HS_STAGE_VERSION] = CLIENT_STAGE_VERSION,
@@ -152,7 +138,7 @@ static int engine_step(struct client *c, unsigned ev,
 	reach(c, hs_stages[h->stage]);
 	int sent = conn_send_outputs(&c->conn, h);
 	if (ev & HS_EV_DONE)
-		client_finish(c, outcome_names[h->outcome]);
+		client_finish(c, conn_outcome_name(h));
 	else
 		loop_set_deadline(c->conn.loop, c->conn.slot, hs_deadline(h));
 	return sent;

@@ -17,7 +17,30 @@ static const uint64_t drain_ms[] = {
 	[H2_CLIENT] = 500,
 };
 
+/* The engine's outcomes as each side names them: the inbound line's
+ * `outcome` (README), and client_result.outcome (client.h) that probe,
+ * crawl and announce log. */
+static const char *const outcome_names[][2] = {
+	/*                               HS_ACCEPT              HS_DIAL */
+	[HS_OK] =                       { "ok",                  "ok" },
+	[HS_STOPPED] =                  { "stopped",             "stopped" },
+	[HS_TIMEOUT_BEFORE_VERSION] =   { "timeout",             "not_kaspa" },
+	[HS_TIMEOUT] =                  { "timeout",             "timeout" },
+	[HS_REJECTED] =                 { "peer_reject",         "reject" },
+	[HS_BAD_VERSION] =              { "bad_version_message", "bad_version" },
+	[HS_WRONG_NETWORK] =            { "wrong_network",       "wrong_network" },
+	[HS_BAD_MESSAGE_BEFORE_VERSION] = { "bad_version_message", "not_kaspa" },
+	[HS_BAD_MESSAGE] =              { "bad_message",         "bad_message" },
+};
+
+_Static_assert(HS_ACCEPT == 0 && HS_DIAL == 1, "the columns above");
+
 static struct kaspa_msg rx_msg, tx_msg;
+
+const char *conn_outcome_name(const struct hs *h)
+{
+	return outcome_names[h->outcome][h->cfg->role];
+}
 
 uint16_t conn_local_port(const struct conn *c)
 {

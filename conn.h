@@ -59,6 +59,9 @@ int conn_send_outputs(struct conn *c, struct hs *h);
  * (HS_EV_ABORTED in `ev`); 0 to go on, also after a normal end. */
 int conn_verdict(int sent, unsigned ev);
 
+/* The engine's outcome as this side logs it (NULL while HS_PENDING). */
+const char *conn_outcome_name(const struct hs *h);
+
 /* Say goodbye: end the call if it was started and is still ours to end,
  * queue GOAWAY.  Returns how long to drain: to wait for the peer's EOF
  * (the role's drain time). */

@@ -42,20 +42,6 @@ struct peer {
 	struct conn conn;
 };
 
-/* The engine's outcomes as this side logs them. */
-static const char *const outcome_names[] = {
-	[HS_PENDING] = NULL,
-	[HS_OK] = "ok",
-	[HS_STOPPED] = "stopped",
-	[HS_TIMEOUT_BEFORE_VERSION] = "timeout",
-	[HS_TIMEOUT] = "timeout",
-	[HS_REJECTED] = "peer_reject",
-	[HS_BAD_VERSION] = "bad_version_message",
-	[HS_WRONG_NETWORK] = "wrong_network",
-	[HS_BAD_MESSAGE_BEFORE_VERSION] = "bad_version_message",
-	[HS_BAD_MESSAGE] = "bad_message",
-};
-
 static const enum peer_stage hs_stages[] = {
 	[HS_STAGE_NONE] = STAGE_CALL,
 	[HS_STAGE_VERSION] = STAGE_VERSION,
@@ -141,7 +127,7 @@ static int engine_step(struct peer *p, unsigned ev, const struct kaspa_msg *m)
 	reach(p, hs_stages[h->stage]);
 	int sent = conn_send_outputs(&p->conn, h);
 	if (ev & HS_EV_DONE)
-		peer_finish(p, outcome_names[h->outcome]);
+		peer_finish(p, conn_outcome_name(h));
 	else
 		loop_set_deadline(&p->s->loop, p->conn.slot, hs_deadline(h));
 	return sent;

@@ -8,10 +8,10 @@
 #include <time.h>
 #include <unistd.h>
 
-/* After our GOAWAY, how long we wait for the peer's EOF before closing
- * (SECURITY.md counts the inbound one in a connection's longest life).
- * Our own dials (crawl, announce) wait half as long: their slots turn
- * over faster. */
+/* After our GOAWAY, how long we wait for the peer's EOF before closing,
+ * as each side always did: an inbound connection a second (SECURITY.md
+ * counts it in a connection's longest life), our own dials (crawl,
+ * announce) half of one; a probe does not wait (client.h no_drain). */
 static const uint64_t drain_ms[] = {
 	[H2_SERVER] = 1000,
 	[H2_CLIENT] = 500,
@@ -62,14 +62,13 @@ ssize_t conn_read(struct conn *c, const uint8_t **data)
 		return 0;
 	if (n <= 0)
 		return -1;
-	c->bytes_in += (uint64_t)n;
 	*data = buf;
 	return n;
 }
 
-void conn_flush(struct conn *c, bool draining)
+size_t conn_flush(struct conn *c, bool draining)
 {
-	size_t len;
+	size_t len, written = 0;
 	const uint8_t *out;
 
 	while (!c->half_closed && (out = h2_out(&c->h2, &len)) != NULL &&
@@ -83,7 +82,7 @@ void conn_flush(struct conn *c, bool draining)
 			break;
 		}
 		h2_out_done(&c->h2, (size_t)n);
-		c->bytes_out += (uint64_t)n;
+		written += (size_t)n;
 	}
 	out = h2_out(&c->h2, &len);
 	bool pending = out != NULL && len > 0 && !c->half_closed;
@@ -93,6 +92,7 @@ void conn_flush(struct conn *c, bool draining)
 		shutdown(c->fd, SHUT_WR);
 		c->half_closed = true;
 	}
+	return written;
 }
 
 const struct kaspa_msg *conn_decode(const uint8_t *msg, size_t len,

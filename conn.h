@@ -29,7 +29,6 @@ struct conn {
 	int fd;
 	int slot;
 	bool half_closed;       /* shut down for writing, or the peer is gone */
-	uint64_t bytes_in, bytes_out;
 	struct h2_conn h2;      /* small: its buffers are lent while used */
 };
 
@@ -41,8 +40,9 @@ uint16_t conn_local_port(const struct conn *c);
 ssize_t conn_read(struct conn *c, const uint8_t **data);
 
 /* Write what h2 queued; ask for POLLOUT while some is left.  `draining`
- * (our goodbye is queued): half-close once all is out. */
-void conn_flush(struct conn *c, bool draining);
+ * (our goodbye is queued): half-close once all is out.  Returns the bytes
+ * written. */
+size_t conn_flush(struct conn *c, bool draining);
 
 /* Decode one gRPC message; NULL (and *err, a static string) if it is not
  * a Kaspa message. */

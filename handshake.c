@@ -37,11 +37,19 @@ static void reach(struct hs *h, enum hs_stage s)
 
 /* Each call queues at most HS_OUT_MAX (see handshake.h): the check only
  * keeps a broken promise from writing past the array. */
-static void queue(struct hs *h, enum kaspa_type type, uint32_t response_id,
-    uint64_t nonce)
+static void queue(struct hs *h, enum kaspa_type type)
 {
 	if (h->n_out < HS_OUT_MAX)
-		h->out[h->n_out++] = (struct hs_out){ type, response_id, nonce };
+		h->out[h->n_out++] = type;
+}
+
+/* A Pong or an Addresses for the message of this call. */
+static void answer(struct hs *h, enum kaspa_type type, uint32_t request_id,
+    uint64_t nonce)
+{
+	h->answer_id = request_id;
+	h->pong_nonce = nonce;
+	queue(h, type);
 }
 
 /* A new call: outputs of the last one not taken are dropped. */
@@ -65,7 +73,7 @@ static void send_version(struct hs *h, uint32_t protocol_version)
 {
 	h->sent_version = true;
 	h->our_version = protocol_version;
-	queue(h, KASPA_VERSION, 0, 0);
+	queue(h, KASPA_VERSION);
 }
 
 static bool before_version(const struct hs *h)
@@ -81,7 +89,7 @@ static unsigned next_request(struct hs *h, int64_t now)
 
 	if (h->requests_sent < c->address_requests) {
 		h->requests_sent++;
-		queue(h, KASPA_REQUEST_ADDRESSES, 0, 0);
+		queue(h, KASPA_REQUEST_ADDRESSES);
 		enter(h, HS_REQUESTING, now, c->request_timeout_ms);
 		return 0;
 	}
@@ -100,7 +108,7 @@ static unsigned ready_both_ways(struct hs *h, int64_t now)
 
 static unsigned verack_both_ways(struct hs *h, int64_t now)
 {
-	queue(h, KASPA_READY, 0, 0);
+	queue(h, KASPA_READY);
 	reach(h, HS_STAGE_VERACK);
 	enter(h, HS_WAIT_READY, now, h->cfg->ready_timeout_ms);
 	return h->early_ready ? ready_both_ways(h, now) : 0;
@@ -126,12 +134,12 @@ static unsigned on_version(struct hs *h, const struct kaspa_version *v,
 		return HS_EV_VERSION | finish(h, HS_BAD_VERSION);
 	if (strcmp(v->network, c->network) != 0) {
 		if (rules[c->role].reject_wrong_network)
-			queue(h, KASPA_REJECT, 0, 0);
+			queue(h, KASPA_REJECT);
 		return HS_EV_VERSION | finish(h, HS_WRONG_NETWORK);
 	}
 	if (!h->sent_version)
 		send_version(h, v->protocol_version);   /* the echo */
-	queue(h, KASPA_VERACK, 0, 0);
+	queue(h, KASPA_VERACK);
 	enter(h, HS_WAIT_VERACK, now, c->stage_timeout_ms);
 	return HS_EV_VERSION | HS_EV_ACCEPTED |
 	    (h->early_verack ? verack_both_ways(h, now) : 0);
@@ -193,11 +201,11 @@ unsigned hs_on_message(struct hs *h, const struct kaspa_msg *m,
 		return on_addresses(h, now_ms);
 	case KASPA_REQUEST_ADDRESSES:
 		h->requests_answered++;
-		queue(h, KASPA_ADDRESSES, m->request_id, 0);
+		answer(h, KASPA_ADDRESSES, m->request_id, 0);
 		return 0;
 	case KASPA_PING:
 		h->pings_answered++;
-		queue(h, KASPA_PONG, m->request_id, m->u.nonce);
+		answer(h, KASPA_PONG, m->request_id, m->u.nonce);
 		return 0;
 	case KASPA_REJECT:
 		return HS_EV_REJECT | finish(h, HS_REJECTED);
@@ -276,22 +284,23 @@ bool hs_next_output(struct hs *h, int64_t wall_ms, struct kaspa_msg *m)
 {
 	if (h->next_out >= h->n_out)
 		return false;
-	const struct hs_out *o = &h->out[h->next_out++];
+	enum kaspa_type type = h->out[h->next_out++];
 	memset(m, 0, offsetof(struct kaspa_msg, u));
-	m->type = o->type;
-	m->response_id = o->response_id;
-	switch (o->type) {
+	m->type = type;
+	switch (type) {
 	case KASPA_VERSION:
 		build_version(h, wall_ms, &m->u.version);
 		break;
 	case KASPA_ADDRESSES:
+		m->response_id = h->answer_id;
 		build_answer(h->cfg, m);
 		break;
 	case KASPA_REQUEST_ADDRESSES:
 		m->u.include_all_subnetworks = false;
 		break;
 	case KASPA_PONG:
-		m->u.nonce = o->nonce;
+		m->response_id = h->answer_id;
+		m->u.nonce = h->pong_nonce;
 		break;
 	case KASPA_REJECT:      /* the one Reject we send */
 		snprintf(m->u.reject_reason, sizeof m->u.reject_reason,

@@ -88,7 +88,7 @@ enum hs_state {
 	HS_WAIT_READY,      /* Verack both ways, our Ready out */
 	HS_REQUESTING,      /* Ready both ways; one RequestAddresses out */
 	HS_LINGER,          /* answering until the linger ends */
-	HS_DONE,            /* nothing more: hs_outcome says how it ended */
+	HS_DONE,            /* nothing more: hs->outcome says how it ended */
 };
 
 /* How far the handshake got (never goes back). */
@@ -130,31 +130,29 @@ enum hs_outcome {
 #define HS_OUT_MAX 4    /* most messages one call queues (the peer's
                          * Version: ours, Verack, Ready, RequestAddresses) */
 
-/* One queued message: what hs_next_output() builds. */
-struct hs_out {
-	enum kaspa_type type;
-	uint32_t response_id;
-	uint64_t nonce;             /* Pong */
-};
-
-/* Read the fields freely; change them only through the functions. */
+/* Read the fields freely; change them only through the functions.  The
+ * order keeps it small: one per connection. */
 struct hs {
 	const struct hs_config *cfg;
+	int64_t deadline_ms;        /* of the state; 0 once done */
+	int64_t version_at_ms;      /* HOLD_VERSION: ours goes out then */
+	uint64_t pong_nonce;        /* the queued Pong's; a call answers one
+	                             * message at most */
 	enum hs_state state;
 	enum hs_stage stage;
 	enum hs_outcome outcome;
-	int64_t deadline_ms;        /* of the state; 0 once done */
-	int64_t version_at_ms;      /* HOLD_VERSION: ours goes out then */
-	bool sent_version;          /* our Version is queued */
-	uint32_t our_version;       /* its protocolVersion, if sent */
-	bool peer_first;            /* the peer's Version came before ours */
-	bool early_verack;          /* the peer's Verack came before its stage */
-	bool early_ready;           /* the peer's Ready came before its stage */
+	uint32_t our_version;       /* our Version's protocolVersion, if sent */
+	uint32_t answer_id;         /* response_id of the queued Pong or
+	                             * Addresses: the request_id they answer */
 	unsigned requests_sent;
 	unsigned requests_answered; /* the peer's RequestAddresses */
 	unsigned pings_answered;
-	unsigned n_out, next_out;
-	struct hs_out out[HS_OUT_MAX];
+	enum kaspa_type out[HS_OUT_MAX];    /* queued, in order */
+	uint8_t n_out, next_out;
+	bool sent_version;          /* our Version is queued */
+	bool peer_first;            /* the peer's Version came before ours */
+	bool early_verack;          /* the peer's Verack came before its stage */
+	bool early_ready;           /* the peer's Ready came before its stage */
 };
 
 /* Start: HS_ACCEPT holds its Version, HS_DIAL queues it. */

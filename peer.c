@@ -30,16 +30,16 @@ enum peer_state {
 };
 
 struct peer {
+	struct peer_record rec;    /* what its NDJSON line will say */
+	struct conn conn;
+	struct hs hs;
 	struct sensor *s;
 	struct peer *next, *prev;
-	enum peer_state state;
 	struct ip_key ip;
+	enum peer_state state;
 	bool counted_ip;           /* holds a unit in s->per_ip */
 	bool probe_pending;        /* the line waits for the probe's verdict */
 	bool released;             /* socket closed, waiting for the probe */
-	struct peer_record rec;    /* what its NDJSON line will say */
-	struct hs hs;
-	struct conn conn;
 };
 
 static const enum peer_stage hs_stages[] = {
@@ -62,6 +62,11 @@ static void set_state(struct peer *p, enum peer_state st, int64_t deadline)
 {
 	p->state = st;
 	loop_set_deadline(&p->s->loop, p->conn.slot, deadline);
+}
+
+static void peer_flush(struct peer *p)
+{
+	p->rec.bytes_out += conn_flush(&p->conn, p->state == PEER_DRAIN);
 }
 
 /* ---- the handshake ---- */
@@ -209,6 +214,7 @@ static bool on_readable(struct peer *p)
 		peer_close(p);
 		return true;
 	}
+	p->rec.bytes_in += (uint64_t)n;
 	peer_keep_first_bytes(&p->rec, buf, (size_t)n);
 	if (p->state == PEER_DRAIN)
 		return false;      /* discard until EOF */
@@ -251,7 +257,7 @@ static void peer_event(struct loop *l, int slot, short revents, void *ud)
 	bool gone = revents == 0 ? on_deadline(p) :
 	    (revents & (POLLIN | POLLERR | POLLHUP)) ? on_readable(p) : false;
 	if (!gone)
-		conn_flush(&p->conn, p->state == PEER_DRAIN);
+		peer_flush(p);
 }
 
 /* ---- end of a connection ---- */
@@ -277,8 +283,6 @@ static void record_close(struct peer *p)
 	r->sent_version = p->hs.sent_version;
 	r->our_version = p->hs.our_version;
 	r->peer_first = p->hs.peer_first;
-	r->bytes_in = p->conn.bytes_in;
-	r->bytes_out = p->conn.bytes_out;
 }
 
 /* The one cleanup path: the socket goes now, the line and the memory
@@ -316,7 +320,7 @@ void peer_close_all(struct sensor *s)
 	while (s->peers != NULL) {
 		struct peer *p = s->peers;
 		peer_finish(p, "shutdown");
-		conn_flush(&p->conn, true);
+		peer_flush(p);
 		peer_close(p);
 	}
 }
@@ -390,6 +394,6 @@ int peer_accept(struct sensor *s, int fd, const struct sockaddr_storage *sa,
 	h2_init(&p->conn.h2, H2_SERVER, &callbacks, p);
 	set_state(p, PEER_WAIT_CALL,
 	    now_ms() + (int64_t)s->cfg->stage_timeout_ms);
-	conn_flush(&p->conn, false);
+	peer_flush(p);
 	return 0;
 }

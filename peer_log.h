@@ -24,30 +24,31 @@ enum peer_stage {
 	STAGE_READY,
 };
 
+/* Largest members first: one of these per connection. */
 struct peer_record {
-	char ip_text[INET6_ADDRSTRLEN];
-	uint16_t port;
-	uint16_t local_port;
+	struct kaspa_version version;
+	struct probe_report probe;
 	struct timespec accepted_wall;
 	int64_t accepted_us;
 	int64_t handshake_us;      /* accept -> both Ready; -1 until then */
 	int64_t closed_us;
-	enum peer_stage stage;
-	const char *outcome;       /* NULL while undecided */
-	bool got_version;
-	struct kaspa_version version;
+	uint64_t bytes_in, bytes_out;
 	struct kaspa_version_unknown *unknown;  /* only if it sent some */
+	const char *outcome;       /* NULL while undecided */
+	char *reject_reason;       /* the peer's Reject text (rare) */
+	size_t first_len;
+	enum peer_stage stage;
+	uint32_t our_version;      /* valid if sent_version */
+	uint16_t port;
+	uint16_t local_port;
+	uint8_t first_bytes[FIRST_BYTES];
+	char ip_text[INET6_ADDRSTRLEN];
+	char http_user_agent[HTTP_UA_MAX];
+	bool got_version;
 	bool sent_version;
-	uint32_t our_version;
 	bool peer_first;           /* their Version came before ours */
 	bool compressed;           /* the peer sent a gzip message */
-	uint64_t bytes_in, bytes_out;
-	uint8_t first_bytes[FIRST_BYTES];
-	size_t first_len;
-	char http_user_agent[HTTP_UA_MAX];
-	char *reject_reason;       /* the peer's Reject text (rare) */
 	bool probe_started;
-	struct probe_report probe;
 };
 
 /* Keep the first FIRST_BYTES the client sent (of n more at buf). */

@@ -107,7 +107,7 @@ TFLAGS   := $(CSTD) $(WARN) -g -O1 -fsanitize=address,undefined \
             -fno-sanitize-recover=all $(PB_DEFS) -I. -I$(GEN)
 
 UNIT     := hpack inflate h2 kaspa_pb ndjson ipmap addr report metrics loop config \
-            http1 dns jwt socks5 dial
+            http1 dns jwt socks5 dial census
 test_hpack_DEPS    := hpack.c
 test_inflate_DEPS  := inflate.c
 test_inflate_LIBS  := -lz
@@ -133,6 +133,8 @@ REPORT_DEPS        := report.c client.c dial.c socks5.c dns.c config.c addr.c lo
                       inflate.c kaspa_pb.c $(PROTO_C)
 test_report_DEPS   := $(REPORT_DEPS)
 test_report_LIBS   := $(PB_LIB) -lz
+test_census_DEPS   := census.c census_out.c jsonr.c ndjson.c $(REPORT_DEPS)
+test_census_LIBS   := $(PB_LIB) -lz -lm
 
 .SECONDEXPANSION:
 $(B)/test/test_%: test/test_%.c $$(test_%_DEPS) $(wildcard *.h) $(PROTO_C)

@@ -42,6 +42,7 @@ static int names_init(struct census_names *t, uint32_t max)
 {
 	memset(t, 0, sizeof *t);
 	t->max = max;
+	t->last = CENSUS_NONE;
 	t->slot_mask = NAMES_SLOTS0 - 1;
 	t->slot = calloc(NAMES_SLOTS0, sizeof *t->slot);
 	return t->slot == NULL ? -1 : 0;
@@ -127,12 +128,15 @@ static uint32_t names_find(const struct census_names *t, uint64_t seed,
 static uint32_t names_get(struct census_names *t, uint64_t seed,
     const char *s, size_t len)
 {
+	const char *last = census_name(t, t->last);
+	if (last != NULL && strncmp(last, s, len) == 0 && last[len] == '\0')
+		return t->last;      /* lines of one sensor come in runs */
 	uint32_t h = hash_bytes(seed, s, len), i;
 	uint32_t k = names_probe(t, h, s, len, &i);
 	size_t cap_hash = t->idx_cap;
 
 	if (k != CENSUS_NONE)
-		return k;
+		return t->last = k;
 	if (t->n >= t->max ||
 	    grow((void **)&t->hash, &cap_hash, t->n + 1, sizeof *t->hash) ||
 	    grow((void **)&t->start, &t->idx_cap, t->n + 1, sizeof *t->start) ||
@@ -153,7 +157,7 @@ static uint32_t names_get(struct census_names *t, uint64_t seed,
 		t->refused++;
 		return CENSUS_NONE;
 	}
-	return t->n - 1;
+	return t->last = t->n - 1;
 }
 
 /* ---- nodes and (IP, id) pairs ---- */
@@ -289,28 +293,39 @@ static const char *const key_name[K_COUNT] = {
 };
 
 #define KEY_LEN_MAX 32           /* longer member names are not ours */
-#define KEY_SLOTS 64
+#define KEY_SLOTS 128
 
-/* Member name -> key, by a small hash table built on first use. */
-static int key_of(const char *name)
+/* A cheap hash of a member name: the line's keys are looked up by it. */
+static uint32_t key_hash(const char *name, size_t len)
+{
+	return len == 0 ? 0 : (uint32_t)(len * 7 + (unsigned char)name[0] * 3 +
+	    (unsigned char)name[len - 1] * 5 + (unsigned char)name[len / 2]) %
+	    KEY_SLOTS;
+}
+
+/* Member name -> key, by a small table built on first use. */
+static int key_of(const char *name, size_t len)
 {
 	static int8_t slot[KEY_SLOTS];   /* key + 1, 0 empty */
+	static size_t size[K_COUNT];
 	static bool built;
 
 	if (!built) {
 		for (int k = 0; k < K_COUNT; k++) {
-			uint32_t i = hash_bytes(0, key_name[k],
-			    strlen(key_name[k])) % KEY_SLOTS;
+			size[k] = strlen(key_name[k]);
+			uint32_t i = key_hash(key_name[k], size[k]);
 			while (slot[i] != 0)
 				i = (i + 1) % KEY_SLOTS;
 			slot[i] = (int8_t)(k + 1);
 		}
 		built = true;
 	}
-	for (uint32_t i = hash_bytes(0, name, strlen(name)) % KEY_SLOTS;
-	    slot[i] != 0; i = (i + 1) % KEY_SLOTS)
-		if (strcmp(key_name[slot[i] - 1], name) == 0)
-			return slot[i] - 1;
+	for (uint32_t i = key_hash(name, len); slot[i] != 0;
+	    i = (i + 1) % KEY_SLOTS) {
+		int k = slot[i] - 1;
+		if (size[k] == len && memcmp(key_name[k], name, len) == 0)
+			return k;
+	}
 	return -1;
 }
 
@@ -338,7 +353,7 @@ static int read_members(struct line *ln, const char *p, size_t n)
 	if (jsonr_iter_begin(&it, p, n, 0) != 0 || it.close != '}')
 		return -1;
 	while ((r = jsonr_iter_next(&it, p, n, key, sizeof key, &v)) == 1) {
-		int k = key_of(key);
+		int k = key_of(key, it.key_len);
 		long end = jsonr_skip(p, n, v);
 		if (end < 0)
 			return -1;
@@ -498,7 +513,8 @@ static int read_version(const struct line *ln, struct version_members *v)
 
 	v->has_user_agent = ua == 1;
 	v->has_protocol_version = pv == 1;
-	return ua < 0 || pv < 0 || v->protocol_version >= CENSUS_NONE ? -1 : 0;
+	return ua < 0 || pv < 0 || (pv == 1 &&
+	    v->protocol_version >= CENSUS_NONE) ? -1 : 0;
 }
 
 static void node_version(struct census *c, struct census_node *nd,

@@ -72,6 +72,7 @@ struct census_names {
 	size_t idx_cap;              /* room in start and hash */
 	uint32_t *slot;              /* open addressing: k + 1, 0 empty */
 	uint32_t n, slot_mask, max;
+	uint32_t last;               /* the last name found */
 	uint64_t refused;            /* lookups past max */
 };
 

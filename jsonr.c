@@ -84,6 +84,24 @@ static long unicode_escape(const char *p, size_t n, size_t i, uint32_t *cp)
 	return *cp == 0 ? -1 : (long)i;
 }
 
+/* Bytes a string holds as they are: not '"', '\\' or a control byte. */
+static const bool plain[256] = {
+	[0x20] = 1, 1, 0, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1,    /* !"... */
+	1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1,             /* 0-? */
+	1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1,             /* @-O */
+	1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 0, 1, 1, 1,             /* P-_ */
+	1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1,
+	1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1,
+	1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1,             /* 0x80- */
+	1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1,
+	1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1,
+	1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1,
+	1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1,
+	1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1,
+	1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1,
+	1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1,
+};
+
 long jsonr_string(const char *p, size_t n, size_t i, char *out, size_t cap,
     size_t *len)
 {
@@ -94,6 +112,19 @@ long jsonr_string(const char *p, size_t n, size_t i, char *out, size_t cap,
 		return -1;
 	for (i++; i < n; i++) {
 		uint32_t cp = (unsigned char)p[i];
+		size_t run = i;      /* bytes that need nothing, a run at once */
+		while (run < n && plain[(unsigned char)p[run]])
+			run++;
+		if (run > i) {
+			if (out != NULL) {
+				if (cap - o <= run - i)
+					return -1;
+				memcpy(out + o, p + i, run - i);
+				o += run - i;
+			}
+			i = run - 1;
+			continue;
+		}
 		if (p[i] == '"') {
 			if (out != NULL) {
 				out[o] = '\0';
@@ -237,12 +268,15 @@ int jsonr_iter_next(struct jsonr_iter *it, const char *p, size_t n,
 		i = jsonr_ws(p, n, i + 1);
 	}
 	it->started = true;
+	it->key_len = 0;
 	if (it->close == '}') {
 		long next = jsonr_string(p, n, i, key, cap, &len);
 		if (next < 0) {   /* malformed, or a key longer than cap */
 			next = jsonr_string(p, n, i, NULL, 0, NULL);
 			key[0] = '\0';
+			len = 0;
 		}
+		it->key_len = len;
 		if (next < 0)
 			return -1;
 		i = jsonr_ws(p, n, (size_t)next);

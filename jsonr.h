@@ -41,12 +41,14 @@ long jsonr_u64(const char *p, size_t n, size_t i, uint64_t *v);
  *             it.next = <index after the value at v, e.g. jsonr_skip>;
  *
  * jsonr_iter_next returns 1 with the next member (objects: its key
- * unescaped into key, or "" if it does not fit cap) and the index of its
- * value in *value; 0 at the closing bracket (it.next is then the index
- * after it); -1 if the input is malformed.  The caller reads or skips each
- * value and must set it.next to the index just after it. */
+ * unescaped into key, or "" if it does not fit cap, its length in
+ * it.key_len; arrays: key may be NULL) and the index of its value in
+ * *value; 0 at the closing bracket (it.next is then the index after it);
+ * -1 if the input is malformed.  The caller reads or skips each value and
+ * must set it.next to the index just after it. */
 struct jsonr_iter {
 	size_t next;
+	size_t key_len;
 	char close;      /* '}' or ']' */
 	bool started;    /* a member was returned */
 };

@@ -204,6 +204,11 @@ robust: kaspa-sensor
 test-scratch: kaspa-sensor
 	/usr/bin/python3 -m unittest discover -v -s test/fleet -p test_scratch.py
 
+# Census: a live fleet on loopback with known truth, 50 offline samplings
+# of the estimate, the command on hostile files.
+census-test: kaspa-sensor
+	/usr/bin/python3 -m unittest discover -v -s test/census -p 'test_*.py'
+
 test-arm64: kaspa-sensor-arm64
 	/usr/bin/python3 -m unittest discover -v -s test/fleet -p test_arm64.py
 

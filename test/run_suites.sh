@@ -5,7 +5,7 @@
 set -u
 cd "$(dirname "$0")/.."
 
-suites=(unit interop export-test fuzz-smoke robust test-scratch test-arm64)
+suites=(unit interop export-test census-test fuzz-smoke robust test-scratch test-arm64)
 passed=0
 failed=0
 broken=()

@@ -57,8 +57,8 @@ CREATE TABLE IF NOT EXISTS sensor.inbound (
     version_order Nullable(String),
     http_user_agent Nullable(String),
     compressed UInt8,
-    handshake_ms Nullable(Float64),
-    duration_ms Float64,
+    handshake_ms Nullable(Decimal64(3)),
+    duration_ms Decimal64(3),
     stage_reached String,
     outcome String,
     reject_reason Nullable(String),
@@ -68,7 +68,7 @@ CREATE TABLE IF NOT EXISTS sensor.inbound (
     probe_target Nullable(String),
     probe_via Nullable(String),
     probe_attempts Nullable(String),
-    probe_ms Nullable(Float64),
+    probe_ms Nullable(Decimal64(3)),
     first_bytes Nullable(String),
     bytes_in UInt64,
     bytes_out UInt64,
@@ -102,8 +102,8 @@ CREATE MATERIALIZED VIEW IF NOT EXISTS sensor.inbound_mv TO sensor.inbound AS SE
     if(visitParamExtractRaw(line, 'version_order') IN ('', 'null'), NULL, visitParamExtractString(line, 'version_order')) AS version_order,
     if(visitParamExtractRaw(line, 'http_user_agent') IN ('', 'null'), NULL, visitParamExtractString(line, 'http_user_agent')) AS http_user_agent,
     visitParamExtractBool(line, 'compressed') AS compressed,
-    if(visitParamExtractRaw(line, 'handshake_ms') IN ('', 'null'), NULL, visitParamExtractFloat(line, 'handshake_ms')) AS handshake_ms,
-    visitParamExtractFloat(line, 'duration_ms') AS duration_ms,
+    if(visitParamExtractRaw(line, 'handshake_ms') IN ('', 'null'), NULL, toDecimal64(if(visitParamExtractRaw(line, 'handshake_ms') IN ('', 'null'), '0', visitParamExtractRaw(line, 'handshake_ms')), 3)) AS handshake_ms,
+    toDecimal64(visitParamExtractRaw(line, 'duration_ms'), 3) AS duration_ms,
     visitParamExtractString(line, 'stage_reached') AS stage_reached,
     visitParamExtractString(line, 'outcome') AS outcome,
     if(visitParamExtractRaw(line, 'reject_reason') IN ('', 'null'), NULL, visitParamExtractString(line, 'reject_reason')) AS reject_reason,
@@ -113,7 +113,7 @@ CREATE MATERIALIZED VIEW IF NOT EXISTS sensor.inbound_mv TO sensor.inbound AS SE
     if(visitParamExtractRaw(line, 'probe_target') IN ('', 'null'), NULL, visitParamExtractString(line, 'probe_target')) AS probe_target,
     if(visitParamExtractRaw(line, 'probe_via') IN ('', 'null'), NULL, visitParamExtractString(line, 'probe_via')) AS probe_via,
     if(visitParamExtractRaw(line, 'probe_attempts') IN ('', 'null'), NULL, visitParamExtractRaw(line, 'probe_attempts')) AS probe_attempts,
-    if(visitParamExtractRaw(line, 'probe_ms') IN ('', 'null'), NULL, visitParamExtractFloat(line, 'probe_ms')) AS probe_ms,
+    if(visitParamExtractRaw(line, 'probe_ms') IN ('', 'null'), NULL, toDecimal64(if(visitParamExtractRaw(line, 'probe_ms') IN ('', 'null'), '0', visitParamExtractRaw(line, 'probe_ms')), 3)) AS probe_ms,
     if(visitParamExtractRaw(line, 'first_bytes') IN ('', 'null'), NULL, visitParamExtractString(line, 'first_bytes')) AS first_bytes,
     visitParamExtractUInt(line, 'bytes_in') AS bytes_in,
     visitParamExtractUInt(line, 'bytes_out') AS bytes_out
@@ -134,7 +134,7 @@ CREATE TABLE IF NOT EXISTS sensor.announce (
     requests_answered UInt64,
     pings_answered UInt64,
     addresses_received UInt64,
-    duration_ms Float64,
+    duration_ms Decimal64(3),
     ts_ms UInt64 ALIAS toUInt64(toDateTime(replaceOne(substring(ts, 1, 19), 'T', ' '), 'UTC')) * 1000
         + toUInt64(substring(ts, 21, 3))
 ) ENGINE = ReplacingMergeTree ORDER BY event_id;
@@ -153,7 +153,7 @@ CREATE MATERIALIZED VIEW IF NOT EXISTS sensor.announce_mv TO sensor.announce AS 
     visitParamExtractUInt(line, 'requests_answered') AS requests_answered,
     visitParamExtractUInt(line, 'pings_answered') AS pings_answered,
     visitParamExtractUInt(line, 'addresses_received') AS addresses_received,
-    visitParamExtractFloat(line, 'duration_ms') AS duration_ms
+    toDecimal64(visitParamExtractRaw(line, 'duration_ms'), 3) AS duration_ms
 FROM sensor.lines WHERE visitParamExtractString(line, 'direction') = 'announce';
 
 -- crawl.h
@@ -224,9 +224,9 @@ CREATE TABLE IF NOT EXISTS sensor.crawl_peer (
     replies UInt64,
     addresses UInt64,
     new_addresses UInt64,
-    connect_ms Nullable(Float64),
-    handshake_ms Nullable(Float64),
-    duration_ms Float64,
+    connect_ms Nullable(Decimal64(3)),
+    handshake_ms Nullable(Decimal64(3)),
+    duration_ms Decimal64(3),
     ts_ms UInt64 ALIAS toUInt64(toDateTime(replaceOne(substring(ts, 1, 19), 'T', ' '), 'UTC')) * 1000
         + toUInt64(substring(ts, 21, 3))
 ) ENGINE = ReplacingMergeTree ORDER BY event_id;
@@ -250,9 +250,9 @@ CREATE MATERIALIZED VIEW IF NOT EXISTS sensor.crawl_peer_mv TO sensor.crawl_peer
     visitParamExtractUInt(line, 'replies') AS replies,
     visitParamExtractUInt(line, 'addresses') AS addresses,
     visitParamExtractUInt(line, 'new_addresses') AS new_addresses,
-    if(visitParamExtractRaw(line, 'connect_ms') IN ('', 'null'), NULL, visitParamExtractFloat(line, 'connect_ms')) AS connect_ms,
-    if(visitParamExtractRaw(line, 'handshake_ms') IN ('', 'null'), NULL, visitParamExtractFloat(line, 'handshake_ms')) AS handshake_ms,
-    visitParamExtractFloat(line, 'duration_ms') AS duration_ms
+    if(visitParamExtractRaw(line, 'connect_ms') IN ('', 'null'), NULL, toDecimal64(if(visitParamExtractRaw(line, 'connect_ms') IN ('', 'null'), '0', visitParamExtractRaw(line, 'connect_ms')), 3)) AS connect_ms,
+    if(visitParamExtractRaw(line, 'handshake_ms') IN ('', 'null'), NULL, toDecimal64(if(visitParamExtractRaw(line, 'handshake_ms') IN ('', 'null'), '0', visitParamExtractRaw(line, 'handshake_ms')), 3)) AS handshake_ms,
+    toDecimal64(visitParamExtractRaw(line, 'duration_ms'), 3) AS duration_ms
 FROM sensor.lines WHERE visitParamExtractString(line, 'type') = 'peer';
 
 -- crawl.h
@@ -297,7 +297,7 @@ CREATE TABLE IF NOT EXISTS sensor.crawl_end (
     replies UInt64,
     frontier UInt64,
     dropped UInt64,
-    duration_ms Float64,
+    duration_ms Decimal64(3),
     ts_ms UInt64 ALIAS toUInt64(toDateTime(replaceOne(substring(ts, 1, 19), 'T', ' '), 'UTC')) * 1000
         + toUInt64(substring(ts, 21, 3))
 ) ENGINE = ReplacingMergeTree ORDER BY event_id;
@@ -312,6 +312,6 @@ CREATE MATERIALIZED VIEW IF NOT EXISTS sensor.crawl_end_mv TO sensor.crawl_end A
     visitParamExtractUInt(line, 'replies') AS replies,
     visitParamExtractUInt(line, 'frontier') AS frontier,
     visitParamExtractUInt(line, 'dropped') AS dropped,
-    visitParamExtractFloat(line, 'duration_ms') AS duration_ms
+    toDecimal64(visitParamExtractRaw(line, 'duration_ms'), 3) AS duration_ms
 FROM sensor.lines WHERE visitParamExtractString(line, 'type') = 'crawl_end';
 

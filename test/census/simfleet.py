@@ -11,6 +11,11 @@ simnet.py's Node and Conn: the real handshake over h2c) on 127.81.x.y:
   - some nodes restart half way: a new id, dials again;
   - each node dials a random subset of the sensors (some twice: the
     second verdict is cached);
+  - three nodes have a part: a public node never dials (only the crawl
+    sees it), a public node stops listening half way and dials another
+    sensor (verified public, then private: conflicting), and a private
+    node's IP has a listener that closes at once (open_not_kaspa: it
+    stays unknown);
   - each sensor also gets a scanner (a line without a Version);
   - then one crawl from a public node reaches every public node, and one
     crawl without seeds logs its DNS seeders (name server 127.0.0.99:
@@ -45,9 +50,9 @@ def node_ip(i):
 class Fleet:
     def __init__(self, workdir, seed=1, public=10, private=14, nat_ips=2,
                  nat_size=3, restarts=4, sensors=4, p_dial=0.5,
-                 sensor_args=(), sensor_env=None):
+                 sensor_args=(), announce_from=None):
         self.dir, self.rng = workdir, random.Random(seed)
-        self.sensor_args, self.sensor_env = list(sensor_args), sensor_env
+        self.sensor_args, self.announce_from = list(sensor_args), announce_from
         self.net = simnet.Net(0, PORT, reply_max=1000, churn=0.0, tick=1.0,
                               seed_peers=0)
         self.nodes = []
@@ -65,19 +70,33 @@ class Fleet:
             for node in privs[g * nat_size:(g + 1) * nat_size]:
                 node.ip = node_ip(200 + g)
         privs[-1].ip = self.nodes[0].ip
-        self.restarting = self.rng.sample(self.nodes, restarts)
+        self.crawl_only, self.flipper = self.nodes[1], self.nodes[2]
+        self.closer = privs[-3]
+        plain = [n for n in self.nodes if n not in (
+            self.crawl_only, self.flipper, self.closer)]
+        self.restarting = self.rng.sample(plain, restarts)
         self.sensors = ["sim-s%d" % k for k in range(sensors)]
         self.sensor_ip = {s: SENSOR_IP % (k + 1)
                           for k, s in enumerate(self.sensors)}
         self.p_dial = p_dial
         self.procs = {}
-        self.ids = {}            # id hex -> {"public", "ip", "sensors"}
+        self.ids = {}            # id hex -> {"class", "ip", "sensors"}
         self.dials = 0
         self.scanners = 0
 
     # ---- the sensors ----
     def log(self, sensor):
         return os.path.join(self.dir, "%s.ndjson" % sensor)
+
+    def announce_args(self, sensor):
+        """announce_from dials two public nodes, once each."""
+        if sensor != self.announce_from:
+            return []
+        peers = ["%s:%d" % (n.ip, PORT) for n in self.nodes[:2]]
+        return ["--announce", "--announce-allow-private",
+                "--external-address", "%s:%d" % (self.sensor_ip[sensor], PORT),
+                "--announce-peers", ",".join(peers), "--announce-interval-s",
+                "1", "--announce-linger-ms", "200"]
 
     def start_sensors(self):
         for s in self.sensors:
@@ -86,10 +105,10 @@ class Fleet:
                     "--log", self.log(s), "--sensor-id", s,
                     "--probe-allow-private", "--probe-timeout-ms", "3000",
                     "--probe-budget-ms", "6000", "--linger-ms", "200",
-                    "--max-conns-per-ip", "64"] + self.sensor_args
+                    "--max-conns-per-ip", "64"] + self.sensor_args + \
+                self.announce_args(s)
             env = {k: v for k, v in os.environ.items()
                    if not k.startswith("SENSOR_")}
-            env.update(self.sensor_env or {})
             with open(os.path.join(self.dir, "%s.err" % s), "wb") as err:
                 self.procs[s] = subprocess.Popen(
                     args, stdout=err, stderr=err, stdin=subprocess.DEVNULL,
@@ -151,14 +170,25 @@ class Fleet:
         if not ok:
             raise RuntimeError("%s: no handshake with %s" % (node.ip, sensor))
         hexid = node.node_id.hex()
-        rec = self.ids.setdefault(hexid, {"public": node.public,
+        rec = self.ids.setdefault(hexid, {"class": self.node_class(node),
                                           "ip": node.ip, "sensors": {}})
         rec["sensors"][sensor] = rec["sensors"].get(sensor, 0) + 1
         self.dials += 1
         await self.wait_lines(sensor, hexid, rec["sensors"][sensor])
 
+    def node_class(self, node):
+        if node is self.flipper:
+            return "conflicting"
+        if node is self.closer:
+            return "unknown"
+        return "public" if node.public else "private"
+
     def plan(self, node):
         """The sensors this id dials, one of them maybe twice."""
+        if node is self.crawl_only:
+            return []
+        if node in (self.flipper, self.closer):
+            return [self.sensors[0]]     # then another, see run()
         chosen = [s for s in self.sensors if self.rng.random() < self.p_dial]
         if chosen and self.rng.random() < 0.3:
             chosen.append(chosen[0])            # its verdict is cached
@@ -182,12 +212,20 @@ class Fleet:
                 if node.public:
                     node.server = await asyncio.start_server(
                         node.on_inbound, node.ip, PORT, backlog=64)
+            closer = await asyncio.start_server(
+                lambda r, w: w.close(), self.closer.ip, PORT)
             await self.sensors_listening()
             await self.phase([(n, self.plan(n)) for n in self.nodes])
             for node in self.restarting:          # a new id, same node
                 node.node_id = self.rng.getrandbits(128).to_bytes(16, "big")
-            await self.phase([(n, self.plan(n)) for n in self.restarting])
+            self.flipper.server.close()       # now behind a firewall
+            await self.flipper.server.wait_closed()
+            self.flipper.server = None
+            await self.phase([(n, self.plan(n)) for n in self.restarting] +
+                             [(n, [self.sensors[1]])    # a fresh verdict
+                              for n in (self.flipper, self.closer)])
             await self.crawls()
+            closer.close()
         finally:
             for node in self.nodes:
                 if node.server is not None:
@@ -200,7 +238,7 @@ class Fleet:
             node.am = {}          # not the sensors they dialed
             for other in pubs + [self.nodes[-2]]:
                 node.add_address((other.ip, PORT))
-        self.crawled = [n.node_id.hex() for n in pubs]
+        self.crawled = [n.node_id.hex() for n in pubs if n.server]
         out = os.path.join(self.dir, "crawl.ndjson")
         await simnet.crawl("%s:%d" % (pubs[0].ip, PORT), "%s:%d" % (
             self.sensor_ip[self.sensors[0]], PORT), out, requests=1,
@@ -226,20 +264,22 @@ class Fleet:
         ids = {k: dict(v) for k, v in self.ids.items()}
         for hexid in self.crawled:
             node = next(n for n in self.nodes if n.node_id.hex() == hexid)
-            ids.setdefault(hexid, {"public": True, "ip": node.ip,
+            ids.setdefault(hexid, {"class": "public", "ip": node.ip,
                                    "sensors": {}})
-        priv = {k: v for k, v in ids.items() if not v["public"]}
-        t = {"nodes": len(ids),
-             "public": sum(v["public"] for v in ids.values()),
-             "private": len(priv), "inbound_lines": self.dials,
+        priv = {k: v for k, v in ids.items() if v["class"] == "private"}
+        t = {"nodes": len(ids), "inbound_lines": self.dials,
+             "conflicting_ids": sorted(k for k, v in ids.items()
+                                       if v["class"] == "conflicting"),
              "sensors": {}, "overlap": {},
              "reached": len(self.crawled),
              "reached_dialed": sum(1 for k in self.crawled
                                    if ids[k]["sensors"])}
+        for k in ("public", "private", "unknown", "conflicting"):
+            t[k] = sum(v["class"] == k for v in ids.values())
         for s in self.sensors:
             who = [v for v in ids.values() if s in v["sensors"]]
-            t["sensors"][s] = {"nodes": len(who),
-                               "private": sum(not v["public"] for v in who)}
+            t["sensors"][s] = {"nodes": len(who), "private": sum(
+                v["class"] == "private" for v in who)}
         for i, a in enumerate(self.sensors):
             for b in self.sensors[i + 1:]:
                 t["overlap"][(a, b)] = sum(

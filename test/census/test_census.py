@@ -34,8 +34,9 @@ def by(rows, key):
 
 class LiveFleet(unittest.TestCase):
     """4 sensors, 60 nodes (20 public, 40 private: three NAT IPs of 3
-    nodes, one behind a public node's IP), 8 restarts, one crawl: every
-    exact number of the census equals what the simulation did."""
+    nodes, one behind a public node's IP), 8 restarts, a crawl-only node,
+    a conflicting one, an unknown one, one crawl: every exact number of
+    the census equals what the simulation did."""
 
     def test_exact_numbers_equal_the_truth(self):
         d = tmpdir(self, "census_live_")
@@ -54,9 +55,10 @@ class LiveFleet(unittest.TestCase):
                                   truth["private"], truth["inbound_lines"],
                                   took), file=sys.stderr)
         self.assertLess(took, 60)
-        self.assertEqual(got["nodes"], {
-            "nodes": truth["nodes"], "public": truth["public"],
-            "private": truth["private"], "unknown": 0, "conflicting": 0})
+        self.assertEqual(got["nodes"], {k: truth[k] for k in (
+            "nodes", "public", "private", "unknown", "conflicting")})
+        self.assertEqual((truth["unknown"], truth["conflicting"]), (1, 1))
+        self.assertEqual(got["conflicting"], truth["conflicting_ids"])
         sensors = by(got["sensors"], "sensor_id")
         self.assertEqual(sorted(sensors), fleet.sensors)
         for s, want in truth["sensors"].items():
@@ -76,14 +78,18 @@ class LiveFleet(unittest.TestCase):
         lines = got["lines"]
         self.assertEqual(lines["inbound"], truth["inbound_lines"])
         self.assertEqual(lines["bad"], 0)
-        # one empty connection per sensor, one unreachable crawl target
-        self.assertEqual(lines["no_id"], fleet.scanners + 1)
+        # one empty connection per sensor; unreachable crawl targets: a
+        # private node's address and the node that stopped listening
+        self.assertEqual(lines["no_id"], fleet.scanners + 2)
         self.assertEqual(lines["crawl_start"], 2)
         # every verdict was a real probe's or a cached one
         reasons = {x.get("classification_reason") for p in paths[:4]
                    for x in fleet_lines(p)}
         self.assertTrue({"advertised_verified", "all_refused", "cached",
-                         "open_different_node"} <= reasons, reasons)
+                         "open_different_node", "open_not_kaspa"} <= reasons,
+                        reasons)
+        self.assertGreater(got["crawl"]["reached"],
+                           got["crawl"]["reached_dialed_a_sensor"])
         self.assertEqual(got["estimate"]["method"], "darroch_mt")
         self.assertEqual(got["estimate"]["seen"], truth["private"])
         # crawl lines now carry unique event ids

@@ -32,7 +32,7 @@ TEST_PKGS := libcmocka-dev python3-grpcio \
             python3-h2 python3-hpack zlib1g-dev clang libclang-rt-14-dev \
             iproute2 iptables microsocks \
             clickhouse-server openssl python3-cryptography \
-            gcc-aarch64-linux-gnu musl-dev:arm64 \
+            gcc-aarch64-linux-gnu musl-dev:arm64 jq time \
             libbearssl-dev:arm64 libnanopb-dev:arm64 qemu-user-static
 
 # Install those of $(1) that are missing (Debian); quiet when none is.

@@ -315,12 +315,17 @@ void census_print_json(const struct census *c, const struct census_result *r,
 
 /* ---- table ---- */
 
-/* Names come from the network: control bytes would drive the terminal. */
+/* Names come from the network: control bytes would drive the terminal.
+ * A name is padded to width; a longer one gets its own line. */
 static void put_name(FILE *f, const char *s, int width)
 {
 	int n = 0;
-	for (; s[n] != '\0' && (width <= 0 || n < width); n++)
+	for (; s[n] != '\0'; n++)
 		fputc((unsigned char)s[n] < 0x20 || s[n] == 0x7f ? '?' : s[n], f);
+	if (width > 0 && n > width) {
+		fprintf(f, "\n  ");
+		n = 0;
+	}
 	for (; n < width; n++)
 		fputc(' ', f);
 }

@@ -153,7 +153,7 @@ FCC      := clang
 FFLAGS   := $(CSTD) $(WARN) -g -O1 -fsanitize=fuzzer,address,undefined \
             $(PB_DEFS) -I. -I$(GEN)
 FUZZ     := hpack inflate kaspa_pb ndjson h2 config report metrics http1 dns jsonr \
-            socks5
+            socks5 census
 fuzz_hpack_DEPS    := hpack.c
 fuzz_inflate_DEPS  := inflate.c
 fuzz_inflate_LIBS  := -lz
@@ -170,6 +170,8 @@ fuzz_metrics_DEPS  := metrics.c config.c loop.c
 fuzz_config_RUN    := -close_fd_mask=3
 fuzz_report_DEPS   := $(REPORT_DEPS)
 fuzz_report_LIBS   := $(PB_LIB) -lz
+fuzz_census_DEPS   := $(test_census_DEPS)
+fuzz_census_LIBS   := $(test_census_LIBS)
 FUZZ_SECONDS ?= 60
 SMOKE_SECONDS ?= 4
 SEEDS    := $(B)/fuzz/seeds

@@ -79,23 +79,39 @@ static int grow(void **p, size_t *cap, size_t need, size_t size)
 	return 0;
 }
 
-static int names_rehash(struct census_names *t)
+/* Replaces *slot (an open-addressing index, *mask + 1 slots) by one of
+ * `slots` slots (a power of two) over entries 0..n-1, entry k at
+ * hash(ctx, k), each slot k + 1 (0: empty).  -1 if out of memory (the old
+ * index stays). */
+static int index_rebuild(uint32_t **slot, uint32_t *mask, uint32_t slots,
+    uint32_t n, uint32_t (*hash)(const void *ctx, uint32_t k),
+    const void *ctx)
 {
-	uint32_t slots = (t->slot_mask + 1) * 2;
 	uint32_t *s = calloc(slots, sizeof *s);
 
 	if (s == NULL)
 		return -1;
-	for (uint32_t k = 0; k < t->n; k++) {
-		uint32_t i = t->hash[k] & (slots - 1);
+	for (uint32_t k = 0; k < n; k++) {
+		uint32_t i = hash(ctx, k) & (slots - 1);
 		while (s[i] != 0)
 			i = (i + 1) & (slots - 1);
 		s[i] = k + 1;
 	}
-	free(t->slot);
-	t->slot = s;
-	t->slot_mask = slots - 1;
+	free(*slot);
+	*slot = s;
+	*mask = slots - 1;
 	return 0;
+}
+
+static uint32_t name_hash(const void *ctx, uint32_t k)
+{
+	return ((const struct census_names *)ctx)->hash[k];
+}
+
+static int names_rehash(struct census_names *t)
+{
+	return index_rebuild(&t->slot, &t->slot_mask, (t->slot_mask + 1) * 2,
+	    t->n, name_hash, t);
 }
 
 /* Where name s is (its index), or CENSUS_NONE with *empty the free slot
@@ -162,23 +178,16 @@ static uint32_t names_get(struct census_names *t, uint64_t seed,
 
 /* ---- nodes and (IP, id) pairs ---- */
 
-static int nodes_rehash(struct census *c, uint32_t slots)
+static uint32_t node_hash(const void *ctx, uint32_t k)
 {
-	uint32_t *s = calloc(slots, sizeof *s);
+	const struct census *c = ctx;
+	return hash_bytes(c->seed, c->node[k].id, CENSUS_ID_LEN);
+}
 
-	if (s == NULL)
-		return -1;
-	for (uint32_t k = 0; k < c->n_nodes; k++) {
-		uint32_t i = hash_bytes(c->seed, c->node[k].id, CENSUS_ID_LEN) &
-		    (slots - 1);
-		while (s[i] != 0)
-			i = (i + 1) & (slots - 1);
-		s[i] = k + 1;
-	}
-	free(c->node_slot);
-	c->node_slot = s;
-	c->node_mask = slots - 1;
-	return 0;
+static int nodes_rehash(struct census *c)
+{
+	return index_rebuild(&c->node_slot, &c->node_mask,
+	    (c->node_mask + 1) * 2, c->n_nodes, node_hash, c);
 }
 
 /* The slot holding this id, or the free one where it would go. */
@@ -205,7 +214,7 @@ static struct census_node *node_get(struct census *c,
 	    grow((void **)&c->node, &c->node_cap, c->n_nodes + 1,
 	    sizeof *c->node) != 0 ||
 	    ((c->n_nodes + 1) * 2 > c->node_mask + 1 &&
-	     nodes_rehash(c, (c->node_mask + 1) * 2) != 0)) {
+	     nodes_rehash(c) != 0)) {
 		c->nodes_refused++;
 		return NULL;
 	}

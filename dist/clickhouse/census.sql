@@ -53,6 +53,7 @@ SELECT
 FROM sensor.inbound FINAL
 WHERE ifNull(network, '') = (SELECT network FROM sensor.census_params)
   AND match(ifNull(peer_id, ''), '^[0-9a-f]{32}$')
+  AND ts_ms > 0
   AND ts_ms >= (SELECT since_ms FROM sensor.census_params)
   AND ts_ms < (SELECT until_ms FROM sensor.census_params)
 UNION ALL
@@ -74,6 +75,7 @@ FROM sensor.crawl_peer FINAL
 ANY INNER JOIN (SELECT crawl_id, network FROM sensor.crawl_start FINAL) USING crawl_id
 WHERE network = (SELECT network FROM sensor.census_params)
   AND match(ifNull(peer_id, ''), '^[0-9a-f]{32}$')
+  AND ts_ms > 0
   AND ts_ms >= (SELECT since_ms FROM sensor.census_params)
   AND ts_ms < (SELECT until_ms FROM sensor.census_params);
 

@@ -20,8 +20,10 @@
 -- Types: Nullable wherever the field can be null or absent (absent and
 -- null are both NULL); arrays of objects (unknown_fields, probe_attempts)
 -- as their JSON text; lists of addresses as Array(String) (absent: []);
--- booleans as UInt8.  ts stays the line's text (18.16 has no DateTime64)
--- and ts_ms (Unix ms) is computed from it.  ReplacingMergeTree on
+-- booleans as UInt8; milliseconds (*_ms, 3 decimals in the line) as
+-- Decimal64(3), exact (18.16's float parsing is not).  ts stays the line's
+-- text (18.16 has no DateTime64) and ts_ms (Unix ms, 0 if ts is not a
+-- time) is computed from it.  ReplacingMergeTree on
 -- event_id: lines sent again (export is at least once) collapse into one;
 -- query with FINAL for exact counts before the merge.
 
@@ -72,8 +74,8 @@ CREATE TABLE IF NOT EXISTS sensor.inbound (
     first_bytes Nullable(String),
     bytes_in UInt64,
     bytes_out UInt64,
-    ts_ms UInt64 ALIAS toUInt64(toDateTime(replaceOne(substring(ts, 1, 19), 'T', ' '), 'UTC')) * 1000
-        + toUInt64(substring(ts, 21, 3))
+    ts_ms UInt64 ALIAS toUInt64(toDateTimeOrZero(replaceOne(substring(ts, 1, 19), 'T', ' '), 'UTC')) * 1000
+        + toUInt64OrZero(substring(ts, 21, 3))
 ) ENGINE = ReplacingMergeTree ORDER BY event_id;
 
 CREATE MATERIALIZED VIEW IF NOT EXISTS sensor.inbound_mv TO sensor.inbound AS SELECT
@@ -135,8 +137,8 @@ CREATE TABLE IF NOT EXISTS sensor.announce (
     pings_answered UInt64,
     addresses_received UInt64,
     duration_ms Decimal64(3),
-    ts_ms UInt64 ALIAS toUInt64(toDateTime(replaceOne(substring(ts, 1, 19), 'T', ' '), 'UTC')) * 1000
-        + toUInt64(substring(ts, 21, 3))
+    ts_ms UInt64 ALIAS toUInt64(toDateTimeOrZero(replaceOne(substring(ts, 1, 19), 'T', ' '), 'UTC')) * 1000
+        + toUInt64OrZero(substring(ts, 21, 3))
 ) ENGINE = ReplacingMergeTree ORDER BY event_id;
 
 CREATE MATERIALIZED VIEW IF NOT EXISTS sensor.announce_mv TO sensor.announce AS SELECT
@@ -156,7 +158,11 @@ CREATE MATERIALIZED VIEW IF NOT EXISTS sensor.announce_mv TO sensor.announce AS 
     toDecimal64(visitParamExtractRaw(line, 'duration_ms'), 3) AS duration_ms
 FROM sensor.lines WHERE visitParamExtractString(line, 'direction') = 'announce';
 
--- crawl.h
+-- The crawl's lines (crawl.h).  They carry event_id (crawl_id-sequence)
+-- since the census came; older crawl files have none and would collapse
+-- into one row per table.
+
+-- crawl_start: one per crawl
 CREATE TABLE IF NOT EXISTS sensor.crawl_start (
     type String,
     crawl_id String,
@@ -166,8 +172,8 @@ CREATE TABLE IF NOT EXISTS sensor.crawl_start (
     seeds Array(String),
     watch Array(String),
     requests UInt64,
-    ts_ms UInt64 ALIAS toUInt64(toDateTime(replaceOne(substring(ts, 1, 19), 'T', ' '), 'UTC')) * 1000
-        + toUInt64(substring(ts, 21, 3))
+    ts_ms UInt64 ALIAS toUInt64(toDateTimeOrZero(replaceOne(substring(ts, 1, 19), 'T', ' '), 'UTC')) * 1000
+        + toUInt64OrZero(substring(ts, 21, 3))
 ) ENGINE = ReplacingMergeTree ORDER BY event_id;
 
 CREATE MATERIALIZED VIEW IF NOT EXISTS sensor.crawl_start_mv TO sensor.crawl_start AS SELECT
@@ -181,7 +187,7 @@ CREATE MATERIALIZED VIEW IF NOT EXISTS sensor.crawl_start_mv TO sensor.crawl_sta
     visitParamExtractUInt(line, 'requests') AS requests
 FROM sensor.lines WHERE visitParamExtractString(line, 'type') = 'crawl_start';
 
--- crawl.h
+-- seeder: one per DNS seeder asked
 CREATE TABLE IF NOT EXISTS sensor.crawl_seeder (
     type String,
     crawl_id String,
@@ -190,8 +196,8 @@ CREATE TABLE IF NOT EXISTS sensor.crawl_seeder (
     name String,
     result String,
     addresses Array(String),
-    ts_ms UInt64 ALIAS toUInt64(toDateTime(replaceOne(substring(ts, 1, 19), 'T', ' '), 'UTC')) * 1000
-        + toUInt64(substring(ts, 21, 3))
+    ts_ms UInt64 ALIAS toUInt64(toDateTimeOrZero(replaceOne(substring(ts, 1, 19), 'T', ' '), 'UTC')) * 1000
+        + toUInt64OrZero(substring(ts, 21, 3))
 ) ENGINE = ReplacingMergeTree ORDER BY event_id;
 
 CREATE MATERIALIZED VIEW IF NOT EXISTS sensor.crawl_seeder_mv TO sensor.crawl_seeder AS SELECT
@@ -204,7 +210,7 @@ CREATE MATERIALIZED VIEW IF NOT EXISTS sensor.crawl_seeder_mv TO sensor.crawl_se
     extractAll(visitParamExtractRaw(line, 'addresses'), '"([^"]*)"') AS addresses
 FROM sensor.lines WHERE visitParamExtractString(line, 'type') = 'seeder';
 
--- crawl.h
+-- peer: one per peer the crawl dialed
 CREATE TABLE IF NOT EXISTS sensor.crawl_peer (
     type String,
     crawl_id String,
@@ -227,8 +233,8 @@ CREATE TABLE IF NOT EXISTS sensor.crawl_peer (
     connect_ms Nullable(Decimal64(3)),
     handshake_ms Nullable(Decimal64(3)),
     duration_ms Decimal64(3),
-    ts_ms UInt64 ALIAS toUInt64(toDateTime(replaceOne(substring(ts, 1, 19), 'T', ' '), 'UTC')) * 1000
-        + toUInt64(substring(ts, 21, 3))
+    ts_ms UInt64 ALIAS toUInt64(toDateTimeOrZero(replaceOne(substring(ts, 1, 19), 'T', ' '), 'UTC')) * 1000
+        + toUInt64OrZero(substring(ts, 21, 3))
 ) ENGINE = ReplacingMergeTree ORDER BY event_id;
 
 CREATE MATERIALIZED VIEW IF NOT EXISTS sensor.crawl_peer_mv TO sensor.crawl_peer AS SELECT
@@ -255,7 +261,7 @@ CREATE MATERIALIZED VIEW IF NOT EXISTS sensor.crawl_peer_mv TO sensor.crawl_peer
     toDecimal64(visitParamExtractRaw(line, 'duration_ms'), 3) AS duration_ms
 FROM sensor.lines WHERE visitParamExtractString(line, 'type') = 'peer';
 
--- crawl.h
+-- addresses: one per Addresses reply (or part of one)
 CREATE TABLE IF NOT EXISTS sensor.crawl_addresses (
     type String,
     crawl_id String,
@@ -268,8 +274,8 @@ CREATE TABLE IF NOT EXISTS sensor.crawl_addresses (
     part Nullable(UInt64),
     parts Nullable(UInt64),
     addresses Array(String),
-    ts_ms UInt64 ALIAS toUInt64(toDateTime(replaceOne(substring(ts, 1, 19), 'T', ' '), 'UTC')) * 1000
-        + toUInt64(substring(ts, 21, 3))
+    ts_ms UInt64 ALIAS toUInt64(toDateTimeOrZero(replaceOne(substring(ts, 1, 19), 'T', ' '), 'UTC')) * 1000
+        + toUInt64OrZero(substring(ts, 21, 3))
 ) ENGINE = ReplacingMergeTree ORDER BY event_id;
 
 CREATE MATERIALIZED VIEW IF NOT EXISTS sensor.crawl_addresses_mv TO sensor.crawl_addresses AS SELECT
@@ -286,7 +292,7 @@ CREATE MATERIALIZED VIEW IF NOT EXISTS sensor.crawl_addresses_mv TO sensor.crawl
     extractAll(visitParamExtractRaw(line, 'addresses'), '"([^"]*)"') AS addresses
 FROM sensor.lines WHERE visitParamExtractString(line, 'type') = 'addresses';
 
--- crawl.h
+-- crawl_end: one per crawl
 CREATE TABLE IF NOT EXISTS sensor.crawl_end (
     type String,
     crawl_id String,
@@ -298,8 +304,8 @@ CREATE TABLE IF NOT EXISTS sensor.crawl_end (
     frontier UInt64,
     dropped UInt64,
     duration_ms Decimal64(3),
-    ts_ms UInt64 ALIAS toUInt64(toDateTime(replaceOne(substring(ts, 1, 19), 'T', ' '), 'UTC')) * 1000
-        + toUInt64(substring(ts, 21, 3))
+    ts_ms UInt64 ALIAS toUInt64(toDateTimeOrZero(replaceOne(substring(ts, 1, 19), 'T', ' '), 'UTC')) * 1000
+        + toUInt64OrZero(substring(ts, 21, 3))
 ) ENGINE = ReplacingMergeTree ORDER BY event_id;
 
 CREATE MATERIALIZED VIEW IF NOT EXISTS sensor.crawl_end_mv TO sensor.crawl_end AS SELECT

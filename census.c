@@ -15,7 +15,7 @@
 #define NAMES_SLOTS0 64u
 #define NODES0 1024u
 
-/* ---- hashing: keyed, so that crafted ids cannot pile up in one chain ---- */
+/* ---- hashing, seeded per run (census_init): chains cannot be planned ---- */
 
 static uint64_t mix64(uint64_t x)
 {

@@ -22,6 +22,7 @@ SRCS     := sensor.c config.c loop.c ipmap.c addr.c peer.c probe.c client.c craw
 SRCS     += export.c bisect.c http1.c tls.c x509_ip.c dns.c pem.c jsonr.c jwt.c firestore.c fortify_shim.c
 SRCS     += dial.c socks5.c
 SRCS     += handshake.c conn.c peer_log.c
+SRCS     += census.c census_out.c
 OBJS     := $(SRCS:%.c=$(B)/musl/%.o) $(B)/musl/kaspa.pb.o
 
 DEB_ARCH := $(shell dpkg --print-architecture)
@@ -33,7 +34,7 @@ TEST_PKGS := libcmocka-dev python3-grpcio \
             python3-h2 python3-hpack zlib1g-dev clang libclang-rt-14-dev \
             iproute2 iptables microsocks \
             clickhouse-server openssl python3-cryptography \
-            gcc-aarch64-linux-gnu musl-dev:arm64 \
+            gcc-aarch64-linux-gnu musl-dev:arm64 jq time \
             libbearssl-dev:arm64 libnanopb-dev:arm64 qemu-user-static \
             docker.io debootstrap
 
@@ -109,7 +110,7 @@ TFLAGS   := $(CSTD) $(WARN) -g -O1 -fsanitize=address,undefined \
             -fno-sanitize-recover=all $(PB_DEFS) -I. -I$(GEN)
 
 UNIT     := hpack inflate h2 kaspa_pb ndjson ipmap addr report metrics loop config \
-            http1 dns jwt socks5 dial bisect x509_ip
+            http1 dns jwt socks5 dial bisect x509_ip census
 UNIT     += handshake_engine
 test_hpack_DEPS    := hpack.c
 test_inflate_DEPS  := inflate.c
@@ -139,6 +140,8 @@ REPORT_DEPS        := report.c client.c conn.c handshake.c dial.c socks5.c dns.c
                       loop.c h2.c hpack.c inflate.c kaspa_pb.c $(PROTO_C)
 test_report_DEPS   := $(REPORT_DEPS)
 test_report_LIBS   := $(PB_LIB) -lz
+test_census_DEPS   := census.c census_out.c jsonr.c ndjson.c $(REPORT_DEPS)
+test_census_LIBS   := $(PB_LIB) -lz -lm
 
 .SECONDEXPANSION:
 $(B)/test/test_%: test/test_%.c $$(test_%_DEPS) $(wildcard *.h test/*.h) $(PROTO_C)
@@ -162,7 +165,7 @@ FCC      := clang
 FFLAGS   := $(CSTD) $(WARN) -g -O1 -fsanitize=fuzzer,address,undefined \
             $(PB_DEFS) -I. -I$(GEN)
 FUZZ     := hpack inflate kaspa_pb ndjson h2 config report metrics http1 dns jsonr \
-            socks5 x509_ip
+            socks5 x509_ip census
 fuzz_hpack_DEPS    := hpack.c
 fuzz_inflate_DEPS  := inflate.c
 fuzz_inflate_LIBS  := -lz
@@ -180,6 +183,8 @@ fuzz_metrics_DEPS  := metrics.c config.c loop.c
 fuzz_config_RUN    := -close_fd_mask=3
 fuzz_report_DEPS   := $(REPORT_DEPS)
 fuzz_report_LIBS   := $(PB_LIB) -lz
+fuzz_census_DEPS   := $(test_census_DEPS)
+fuzz_census_LIBS   := $(test_census_LIBS)
 FUZZ_SECONDS ?= 60
 SMOKE_SECONDS ?= 4
 SEEDS    := $(B)/fuzz/seeds
@@ -221,6 +226,11 @@ robust: kaspa-sensor $(B)/asan/kaspa-sensor
 # arm64 binary under qemu; both complete real handshakes ----
 test-scratch: kaspa-sensor
 	/usr/bin/python3 test/interop/run_all.py test/fleet test_scratch.py
+
+# Census: a live fleet on loopback with known truth, 50 offline samplings
+# of the estimate, the command on hostile files.
+census-test: kaspa-sensor
+	/usr/bin/python3 test/interop/run_all.py test/census 'test_*.py'
 
 test-arm64: kaspa-sensor-arm64
 	/usr/bin/python3 test/interop/run_all.py test/fleet test_arm64.py

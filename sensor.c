@@ -18,6 +18,7 @@
 #include <unistd.h>
 
 #include "announce.h"
+#include "census.h"
 #include "export.h"
 #include "client.h"
 #include "config.h"
@@ -323,6 +324,8 @@ int main(int argc, char **argv)
 		return crawl_main(argc - 1, argv + 1);
 	if (argc > 1 && strcmp(argv[1], "report") == 0)
 		return report_main(argc - 1, argv + 1);
+	if (argc > 1 && strcmp(argv[1], "census") == 0)
+		return census_main(argc - 1, argv + 1);
 	switch (config_load(&cfg, argc, argv)) {
 	case CONFIG_EXIT_OK:
 		return 0;

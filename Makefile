@@ -21,6 +21,8 @@ PROTO_C  := $(GEN)/kaspa.pb.c
 SRCS     := sensor.c config.c loop.c ipmap.c addr.c peer.c probe.c client.c crawl.c report.c announce.c h2.c hpack.c inflate.c kaspa_pb.c ndjson.c metrics.c
 SRCS     += export.c bisect.c http1.c tls.c x509_ip.c dns.c pem.c jsonr.c jwt.c firestore.c fortify_shim.c
 SRCS     += dial.c socks5.c decimal.c listener.c json_write.c hex.c
+SRCS     += handshake.c conn.c peer_log.c
+SRCS     += census.c census_out.c
 OBJS     := $(SRCS:%.c=$(B)/musl/%.o) $(B)/musl/kaspa.pb.o
 
 DEB_ARCH := $(shell dpkg --print-architecture)
@@ -32,7 +34,7 @@ TEST_PKGS := libcmocka-dev python3-grpcio \
             python3-h2 python3-hpack zlib1g-dev clang libclang-rt-14-dev \
             iproute2 iptables microsocks \
             clickhouse-server openssl python3-cryptography \
-            gcc-aarch64-linux-gnu musl-dev:arm64 \
+            gcc-aarch64-linux-gnu musl-dev:arm64 jq time \
             libbearssl-dev:arm64 libnanopb-dev:arm64 qemu-user-static \
             docker.io debootstrap
 
@@ -108,7 +110,8 @@ TFLAGS   := $(CSTD) $(WARN) -g -O1 -fsanitize=address,undefined \
             -fno-sanitize-recover=all $(PB_DEFS) -I. -I$(GEN)
 
 UNIT     := hpack inflate h2 kaspa_pb json_write ndjson ipmap addr report metrics loop config \
-            http1 dns jwt socks5 dial bisect x509_ip jsonr listener
+            http1 dns jwt socks5 dial bisect x509_ip jsonr listener census
+UNIT     += handshake_engine
 test_hpack_DEPS    := hpack.c
 test_inflate_DEPS  := inflate.c
 test_inflate_LIBS  := -lz
@@ -119,7 +122,7 @@ test_kaspa_pb_LIBS := $(PB_LIB)
 test_json_write_DEPS := json_write.c hex.c
 test_ndjson_DEPS   := ndjson.c
 test_http1_DEPS    := http1.c decimal.c hex.c
-test_jsonr_DEPS    := jsonr.c hex.c
+test_jsonr_DEPS    := jsonr.c decimal.c hex.c
 test_bisect_DEPS   := bisect.c
 test_dns_DEPS      := dns.c
 test_x509_ip_DEPS  := x509_ip.c
@@ -132,14 +135,17 @@ test_addr_DEPS     := addr.c decimal.c
 test_metrics_DEPS  := metrics.c http1.c hex.c listener.c addr.c decimal.c loop.c
 test_loop_DEPS     := loop.c
 test_config_DEPS   := config.c addr.c decimal.c
+test_handshake_engine_DEPS := handshake.c
 # poll() wrapped: the test sees each timeout and injects EINTR/errors.
 test_loop_LIBS     := -Wl,--wrap=poll
 test_listener_DEPS := listener.c loop.c addr.c decimal.c
 # accept4() wrapped: the test makes the next call fail.
 test_listener_LIBS := -Wl,--wrap=accept4
-# report reads logs offline: no socket, loop or protocol code.
+# report and census read logs offline: no socket, loop or protocol code.
 REPORT_DEPS        := report.c addr.c decimal.c jsonr.c hex.c
 test_report_DEPS   := $(REPORT_DEPS)
+test_census_DEPS   := census.c census_out.c json_write.c $(REPORT_DEPS)
+test_census_LIBS   := -lm
 
 .SECONDEXPANSION:
 $(B)/test/test_%: test/test_%.c $$(test_%_DEPS) $(wildcard *.h test/*.h) $(PROTO_C)
@@ -163,7 +169,7 @@ FCC      := clang
 FFLAGS   := $(CSTD) $(WARN) -g -O1 -fsanitize=fuzzer,address,undefined \
             $(PB_DEFS) -I. -I$(GEN)
 FUZZ     := hpack inflate kaspa_pb json_write h2 config report metrics http1 dns jsonr \
-            socks5 x509_ip
+            socks5 x509_ip census
 fuzz_hpack_DEPS    := hpack.c
 fuzz_inflate_DEPS  := inflate.c
 fuzz_inflate_LIBS  := -lz
@@ -174,12 +180,14 @@ fuzz_http1_DEPS    := http1.c decimal.c hex.c
 fuzz_dns_DEPS      := dns.c
 fuzz_x509_ip_DEPS  := x509_ip.c
 fuzz_socks5_DEPS   := socks5.c addr.c decimal.c
-fuzz_jsonr_DEPS    := jsonr.c hex.c
+fuzz_jsonr_DEPS    := jsonr.c decimal.c hex.c
 fuzz_h2_DEPS       := h2.c hpack.c inflate.c
 fuzz_config_DEPS   := config.c addr.c decimal.c
 fuzz_metrics_DEPS  := metrics.c http1.c hex.c listener.c addr.c decimal.c loop.c
 fuzz_config_RUN    := -close_fd_mask=3
 fuzz_report_DEPS   := $(REPORT_DEPS)
+fuzz_census_DEPS   := $(test_census_DEPS)
+fuzz_census_LIBS   := $(test_census_LIBS)
 FUZZ_SECONDS ?= 60
 SMOKE_SECONDS ?= 4
 SEEDS    := $(B)/fuzz/seeds
@@ -221,6 +229,11 @@ robust: kaspa-sensor $(B)/asan/kaspa-sensor
 # arm64 binary under qemu; both complete real handshakes ----
 test-scratch: kaspa-sensor
 	/usr/bin/python3 test/interop/run_all.py test/fleet test_scratch.py
+
+# Census: a live fleet on loopback with known truth, 50 offline samplings
+# of the estimate, the command on hostile files.
+census-test: kaspa-sensor
+	/usr/bin/python3 test/interop/run_all.py test/census 'test_*.py'
 
 test-arm64: kaspa-sensor-arm64
 	/usr/bin/python3 test/interop/run_all.py test/fleet test_arm64.py

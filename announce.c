@@ -182,7 +182,7 @@ static void make_client_config(struct announcer *a)
 {
 	const struct announce_config *c = &a->cfg;
 	struct client_config *cc = &a->ccfg;
-	struct kaspa_netaddr *ans = &cc->answer[0];
+	struct kaspa_netaddr *ours = &cc->address;
 	bool v4 = addr_is_v4(&c->external);
 
 	memset(cc, 0, sizeof *cc);
@@ -190,12 +190,11 @@ static void make_client_config(struct announcer *a)
 	cc->user_agent = c->user_agent;
 	cc->protocol_version = c->protocol_version;
 	memcpy(cc->node_id, c->node_id, KASPA_ID_LEN);
-	cc->has_address = true;
-	cc->address = c->external;
-	cc->address_port = c->external_port;
-	ans->ip_len = v4 ? 4 : 16;
-	memcpy(ans->ip, c->external.b + (v4 ? 12 : 0), ans->ip_len);
-	ans->port = c->external_port;
+	ours->ip_len = v4 ? 4 : 16;
+	memcpy(ours->ip, c->external.b + (v4 ? 12 : 0), ours->ip_len);
+	ours->port = c->external_port;
+	cc->has_address = true;         /* in our Version, and the answer */
+	cc->answer[0] = *ours;
 	cc->n_answer = 1;
 	cc->address_requests = 1;
 	cc->connect_timeout_ms = 2000;

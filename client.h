@@ -7,8 +7,11 @@
  * handshake.rs, protocol/flows/src/flow_context.rs): our Version at once,
  * Verack when theirs arrives, Ready when Verack went both ways.
  *
+ * The handshake itself is handshake.c's (HS_DIAL role); this file is the
+ * adapter that gives it a socket and an HTTP/2 call.
+ *
  * How far it goes is the caller's choice:
- *   - until the peer's Version (on_version returns CLIENT_STOP: a probe),
+ *   - until the peer's Version (stop_at_version: a probe),
  *   - through Ready, then `address_requests` RequestAddresses, one at a
  *     time, each reply handed to on_addresses (a crawler),
  *   - then `linger_ms` more (an announcer that stays a little).
@@ -40,19 +43,17 @@ enum client_stage {
 	CLIENT_STAGE_READY,     /* Ready went both ways */
 };
 
-enum client_verdict { CLIENT_CONTINUE, CLIENT_STOP };
-
 struct client_config {
 	const char *network;
 	const char *user_agent;
 	uint32_t protocol_version;
 	uint8_t node_id[KASPA_ID_LEN];
 	bool has_address;               /* our address in the Version */
-	struct ip_key address;
-	uint16_t address_port;
+	struct kaspa_netaddr address;
 	struct kaspa_netaddr answer[CLIENT_ANSWER_MAX];
 	unsigned n_answer;
 	unsigned address_requests;      /* RequestAddresses after Ready */
+	bool stop_at_version;           /* end ("stopped") at their Version */
 	uint64_t connect_timeout_ms;    /* the whole dial, proxy included */
 	uint64_t stage_timeout_ms;      /* Version, Verack, Ready each */
 	uint64_t request_timeout_ms;    /* one Addresses reply */
@@ -90,11 +91,9 @@ struct client_result {
 };
 
 struct client_callbacks {
-	/* Their Version as it came, before any check and before our Verack;
-	 * may be NULL.  CLIENT_STOP ends the session now with outcome
-	 * "stopped". */
-	enum client_verdict (*on_version)(void *ctx,
-	    const struct kaspa_version *v);
+	/* Their Version as it came, whether it passes the checks or not;
+	 * may be NULL. */
+	void (*on_version)(void *ctx, const struct kaspa_version *v);
 	/* One Addresses reply (m->type == KASPA_ADDRESSES); may be NULL. */
 	void (*on_addresses)(void *ctx, const struct kaspa_msg *m);
 	void (*on_done)(void *ctx, const struct client_result *r);

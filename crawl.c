@@ -199,15 +199,17 @@ static void write_line(struct crawl *cr, struct json_line *j)
 
 static void line_head(struct crawl *cr, struct json_line *j, const char *type)
 {
-	char ts[JSON_TIMESTAMP_LEN];
+	char ts[JSON_TIMESTAMP_LEN], event_id[NDJSON_EVENT_ID_MAX];
 	struct timespec now;
 
 	clock_gettime(CLOCK_REALTIME, &now);
 	json_timestamp(ts, &now);
+	ndjson_event_id(&cr->log, event_id);   /* crawl_id-sequence */
 	json_begin(j);
 	json_str(j, "type", type);
 	json_str(j, "crawl_id", cr->crawl_id);
 	json_str(j, "ts", ts);
+	json_str(j, "event_id", event_id);
 }
 
 /* ["a","b"] from n address texts; they need no escaping. */
@@ -833,6 +835,8 @@ int crawl_main(int argc, char **argv)
 		crawl_free(&cr);
 		return 1;
 	}
+	snprintf(cr.log.event_prefix, sizeof cr.log.event_prefix, "%s",
+	    cr.crawl_id);
 	cr.started_us = now_us();
 	log_start(&cr);
 	for (unsigned i = 0; i < cr.o.n_seeds; i++)

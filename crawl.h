@@ -11,7 +11,8 @@
  * loop, name servers from --resolv-conf) and every address they return
  * joins the frontier with the network's default port.
  *
- * Output, NDJSON, one object per line, each with "type" and "crawl_id":
+ * Output, NDJSON, one object per line, each with "type", "crawl_id" and
+ * "event_id" (crawl_id-sequence, unique: a store de-duplicates on it):
  *   crawl_start  ts, network, seeds[], watch[]
  *   seeder       ts, name, result (ok | no_such_host | no_answer | error),
  *                addresses[] (as added, with the default port)

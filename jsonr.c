@@ -5,6 +5,7 @@
 #include <stdint.h>
 #include <string.h>
 
+#include "decimal.h"
 #include "hex.h"
 
 size_t jsonr_ws(const char *p, size_t n, size_t i)
@@ -83,6 +84,24 @@ static long unicode_escape(const char *p, size_t n, size_t i, uint32_t *cp)
 	return *cp == 0 ? -1 : (long)i;
 }
 
+/* Bytes a string holds as they are: not '"', '\\' or a control byte. */
+static const bool plain[256] = {
+	[0x20] = 1, 1, 0, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1,    /* !"... */
+	1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1,             /* 0-? */
+	1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1,             /* @-O */
+	1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 0, 1, 1, 1,             /* P-_ */
+	1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1,
+	1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1,
+	1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1,             /* 0x80- */
+	1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1,
+	1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1,
+	1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1,
+	1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1,
+	1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1,
+	1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1,
+	1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1,
+};
+
 long jsonr_string(const char *p, size_t n, size_t i, char *out, size_t cap,
     size_t *len)
 {
@@ -93,6 +112,19 @@ long jsonr_string(const char *p, size_t n, size_t i, char *out, size_t cap,
 		return -1;
 	for (i++; i < n; i++) {
 		uint32_t cp = (unsigned char)p[i];
+		size_t run = i;      /* bytes that need nothing, a run at once */
+		while (run < n && plain[(unsigned char)p[run]])
+			run++;
+		if (run > i) {
+			if (out != NULL) {
+				if (cap - o <= run - i)
+					return -1;
+				memcpy(out + o, p + i, run - i);
+				o += run - i;
+			}
+			i = run - 1;
+			continue;
+		}
 		if (p[i] == '"') {
 			if (out != NULL) {
 				out[o] = '\0';
@@ -231,64 +263,86 @@ long jsonr_skip(const char *p, size_t n, size_t i)
 	return skip_at(p, n, i, 0);
 }
 
-long jsonr_member(const char *p, size_t n, size_t i, const char *key)
+int jsonr_iter_begin(struct jsonr_iter *it, const char *p, size_t n,
+    size_t i)
 {
-	char name[256];
-	size_t len = 0;
-
 	i = jsonr_ws(p, n, i);
-	if (i >= n || p[i] != '{')
+	if (i >= n || (p[i] != '{' && p[i] != '['))
 		return -1;
-	i = jsonr_ws(p, n, i + 1);
-	while (i < n && p[i] == '"') {
-		bool fits = true;
-		long next = jsonr_string(p, n, i, name, sizeof name, &len);
-		if (next < 0) {   /* a key longer than any we look for */
-			fits = false;
+	it->close = p[i] == '{' ? '}' : ']';
+	it->next = i + 1;
+	it->started = false;
+	return 0;
+}
+
+int jsonr_iter_next(struct jsonr_iter *it, const char *p, size_t n,
+    char *key, size_t cap, size_t *value)
+{
+	size_t i = jsonr_ws(p, n, it->next), len;
+
+	if (i < n && p[i] == it->close) {
+		it->next = i + 1;
+		return 0;
+	}
+	if (it->started) {
+		if (i >= n || p[i] != ',')
+			return -1;
+		i = jsonr_ws(p, n, i + 1);
+	}
+	it->started = true;
+	it->key_len = 0;
+	if (it->close == '}') {
+		long next = jsonr_string(p, n, i, key, cap, &len);
+		if (next < 0) {   /* malformed, or a key longer than cap */
 			next = jsonr_string(p, n, i, NULL, 0, NULL);
+			key[0] = '\0';
+			len = 0;
 		}
+		it->key_len = len;
 		if (next < 0)
 			return -1;
 		i = jsonr_ws(p, n, (size_t)next);
 		if (i >= n || p[i] != ':')
 			return -1;
-		size_t value = jsonr_ws(p, n, i + 1);
-		if (fits && len == strlen(key) && memcmp(name, key, len) == 0)
+		i++;
+	}
+	i = jsonr_ws(p, n, i);
+	if (i >= n)
+		return -1;
+	*value = i;
+	return 1;
+}
+
+long jsonr_member(const char *p, size_t n, size_t i, const char *key)
+{
+	char name[256];
+	struct jsonr_iter it;
+	size_t value;
+
+	if (jsonr_iter_begin(&it, p, n, i) != 0 || it.close != '}')
+		return -1;
+	while (jsonr_iter_next(&it, p, n, name, sizeof name, &value) == 1) {
+		if (strcmp(name, key) == 0)
 			return (long)value;
-		next = jsonr_skip(p, n, value);
+		long next = jsonr_skip(p, n, value);
 		if (next < 0)
 			return -1;
-		i = jsonr_ws(p, n, (size_t)next);
-		if (i < n && p[i] == ',')
-			i = jsonr_ws(p, n, i + 1);
-		else if (i >= n || p[i] != '}')
-			return -1;
+		it.next = (size_t)next;
 	}
 	return -1;
 }
 
-long jsonr_array_first(const char *p, size_t n, size_t i)
+long jsonr_u64(const char *p, size_t n, size_t i, uint64_t *v)
 {
-	i = jsonr_ws(p, n, i);
-	if (i >= n || p[i] != '[')
-		return -1;
-	i = jsonr_ws(p, n, i + 1);
-	if (i >= n)
-		return -1;
-	return p[i] == ']' ? 0 : (long)i;
-}
+	size_t end = i;
 
-long jsonr_array_next(const char *p, size_t n, size_t e)
-{
-	long end = jsonr_skip(p, n, e);
-
-	if (end < 0)
+	*v = 0;
+	while (end < n && p[end] >= '0' && p[end] <= '9')
+		end++;
+	/* JSON has no leading zeros; a fraction or exponent is no integer. */
+	if ((end < n && (p[end] == '.' || p[end] == 'e' || p[end] == 'E')) ||
+	    (end - i > 1 && p[i] == '0') ||
+	    decimal_parse(p + i, end - i, 0, UINT64_MAX, v) != 0)
 		return -1;
-	size_t i = jsonr_ws(p, n, (size_t)end);
-	if (i < n && p[i] == ']')
-		return 0;
-	if (i >= n || p[i] != ',')
-		return -1;
-	i = jsonr_ws(p, n, i + 1);
-	return i < n && p[i] != ']' ? (long)i : -1;
+	return (long)end;
 }

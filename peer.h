@@ -8,6 +8,10 @@
 
 #include "sensor.h"
 
+/* The handshake every inbound connection runs (s->handshake), from
+ * s->cfg and s->node_id. */
+void peer_setup(struct sensor *s);
+
 /* Take over an accepted, non-blocking socket.  `refuse` (e.g. "conn_limit")
  * closes it at once and logs that outcome.  Returns 0 or -1 (socket closed,
  * nothing logged: out of memory or loop slots). */

@@ -288,14 +288,13 @@ static void on_dialed(void *ctx, const struct dial_result *r)
 	target_done(p);
 }
 
-static enum client_verdict on_version(void *ctx, const struct kaspa_version *v)
+static void on_version(void *ctx, const struct kaspa_version *v)
 {
 	struct probe *p = ctx;
 
 	set_verdict(p, v->id_len == KASPA_ID_LEN &&
 	    memcmp(v->id, p->req.id, KASPA_ID_LEN) == 0 ?
 	    "verified" : "different_node");
-	return CLIENT_STOP;     /* seen enough */
 }
 
 static void on_session_done(void *ctx, const struct client_result *r)
@@ -377,6 +376,7 @@ struct prober *prober_new(const struct probe_config *cfg, struct loop *l)
 	pr->loop = l;
 	pr->ccfg.network = cfg->network;
 	pr->ccfg.user_agent = cfg->user_agent;
+	pr->ccfg.stop_at_version = true;     /* its Version is all we want */
 	pr->ccfg.no_drain = true;
 	pr->ccfg.proxy = cfg->proxy;
 	if (getrandom(pr->ccfg.node_id, KASPA_ID_LEN, 0) != KASPA_ID_LEN ||

@@ -54,7 +54,7 @@ static int str_member(const struct text *t, const char *key,
 }
 
 /* An unsigned integer member; absent, null or not a number counts as 0.
- * -1 for a number decimal.h refuses (fraction, exponent, overflow). */
+ * -1 for a number that is no uint64 (fraction, exponent, overflow). */
 static int uint_member(const struct text *t, const char *key, uint64_t *v)
 {
 	long at = member(t, key);
@@ -62,8 +62,7 @@ static int uint_member(const struct text *t, const char *key, uint64_t *v)
 	*v = 0;
 	if (at < 0 || t->s[at] < '0' || t->s[at] > '9')
 		return 0;
-	long end = jsonr_skip(t->s, t->n, (size_t)at);
-	return decimal_parse(t->s + at, (size_t)(end - at), 0, UINT64_MAX, v);
+	return jsonr_u64(t->s, t->n, (size_t)at, v) < 0 ? -1 : 0;
 }
 
 static int watch_index(const struct report *r, const char *s)
@@ -80,23 +79,27 @@ static int watch_index(const struct report *r, const char *s)
 static int mark_watched(const struct report *r, const struct text *t,
     long v, bool *marks)
 {
+	struct jsonr_iter it;
 	char a[STR_MAX];
-	size_t len;
-	long e;
+	size_t e, len;
+	int more;
 
 	if (v < 0 || t->s[v] != '[')
 		return 0;
-	for (e = jsonr_array_first(t->s, t->n, (size_t)v); e > 0;
-	    e = jsonr_array_next(t->s, t->n, (size_t)e)) {
-		if (t->s[e] != '"')
+	jsonr_iter_begin(&it, t->s, t->n, (size_t)v);
+	while ((more = jsonr_iter_next(&it, t->s, t->n, NULL, 0, &e)) == 1) {
+		long next = jsonr_skip(t->s, t->n, e);
+		if (t->s[e] != '"' || next < 0)
 			return -1;
-		if (jsonr_string(t->s, t->n, (size_t)e, a, sizeof a, &len) < 0)
-			continue;      /* too long for any watched address */
-		int w = watch_index(r, a);
-		if (w >= 0)
-			marks[w] = true;
+		/* One too long for a is no watched address. */
+		if (jsonr_string(t->s, t->n, e, a, sizeof a, &len) >= 0) {
+			int w = watch_index(r, a);
+			if (w >= 0)
+				marks[w] = true;
+		}
+		it.next = (size_t)next;
 	}
-	return e == 0 ? 0 : -1;
+	return more;     /* 0 at the ']', -1 if malformed */
 }
 
 /* The members its type needs; -1 if the line is unusable. */

@@ -17,6 +17,7 @@
 #include <unistd.h>
 
 #include "announce.h"
+#include "census.h"
 #include "export.h"
 #include "client.h"
 #include "config.h"
@@ -286,6 +287,8 @@ int main(int argc, char **argv)
 		return crawl_main(argc - 1, argv + 1);
 	if (argc > 1 && strcmp(argv[1], "report") == 0)
 		return report_main(argc - 1, argv + 1);
+	if (argc > 1 && strcmp(argv[1], "census") == 0)
+		return census_main(argc - 1, argv + 1);
 	switch (config_load(&cfg, argc, argv)) {
 	case CONFIG_EXIT_OK:
 		return 0;
@@ -295,6 +298,7 @@ int main(int argc, char **argv)
 		break;
 	}
 	s.cfg = &cfg;
+	peer_setup(&s);
 	if ((fail = dial_proxy_load(&s.proxy, cfg.socks5, cfg.socks5_user,
 	    cfg.socks5_password_file, cfg.socks5_for)) != NULL) {
 		fprintf(stderr, "kaspa-sensor: %s\n", fail);

@@ -7,9 +7,8 @@
 
 #include "config.h"
 #include "dial.h"
-#include "hex.h"          /* peer.c's log line (it includes no more) */
+#include "handshake.h"
 #include "ipmap.h"
-#include "json_write.h"   /* peer.c's log line */
 #include "kaspa_pb.h"
 #include "listener.h"
 #include "loop.h"
@@ -35,6 +34,7 @@ struct sensor {
 	struct ipmap per_ip;           /* open connections per peer IP */
 	uint8_t node_id[KASPA_ID_LEN]; /* random, per process */
 	char node_hex[2 * KASPA_ID_LEN + 1];
+	struct hs_config handshake;    /* every inbound one (peer_setup) */
 	unsigned n_peers;              /* open inbound connections */
 	struct peer *peers;            /* list of them */
 	struct dial_proxy proxy;       /* --socks5; len 0: none */

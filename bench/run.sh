@@ -231,4 +231,7 @@ done
 crawl=$(/usr/bin/python3 "$(dirname "$0")/crawl_scale.py" --nodes 10000) ||
 	fail "crawl_scale.py"
 echo "$crawl" | sed -n 's/^\(peers visited\|wall time\|rate\)/crawl, &/p'
+
+# Census: 100,000 and 1,000,000 generated fleet lines, and jq beside it.
+/usr/bin/python3 "$(dirname "$0")/census_speed.py" || fail "census_speed.py"
 echo "== done"

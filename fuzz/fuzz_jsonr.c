@@ -1,8 +1,8 @@
 /* fuzz_jsonr.c - the JSON reader on hostile bytes: jsonr_skip stays inside
  * the input and agrees with itself on a prefix; a decoded string fits its
  * buffer and is no longer than its escaped form; in a valid object a
- * member lookup points at a value that skips cleanly; walking an array
- * moves forward, inside it, and ends cleanly exactly when it is valid.
+ * member lookup points at a value that skips cleanly; walking a valid
+ * object or array member by member ends where skipping it ends.
  *
  * clang -std=c11 -D_DEFAULT_SOURCE -g -O1 -fsanitize=fuzzer,address,undefined \
  *     -I. fuzz/fuzz_jsonr.c jsonr.c -o build/fuzz/fuzz_jsonr
@@ -17,22 +17,6 @@
 	fprintf(stderr, "check failed: %s (line %d)\n", #c, __LINE__); \
 	abort(); } } while (0)
 
-/* The elements of the array at i: each starts after the last and
- * skips; the walk ends with 0 (at its ']') if the array is valid. */
-static void walk_array(const char *p, size_t size, size_t i, long end)
-{
-	long prev = (long)i, e;
-
-	for (e = jsonr_array_first(p, size, i); e > 0;
-	    e = jsonr_array_next(p, size, (size_t)e)) {
-		CHECK(e > prev && (size_t)e < size);
-		prev = e;
-	}
-	CHECK(e == -1 || e == 0);
-	if (end > 0)
-		CHECK(e == 0);
-}
-
 int LLVMFuzzerTestOneInput(const unsigned char *data, size_t size)
 {
 	const char *p = (const char *)data;
@@ -44,13 +28,24 @@ int LLVMFuzzerTestOneInput(const unsigned char *data, size_t size)
 	if (end > 0) /* the same value is complete in the prefix that holds it */
 		CHECK(jsonr_skip(p, (size_t)end, 0) == end);
 	size_t i = jsonr_ws(p, size, 0);
-	if (i < size && p[i] == '[')
-		walk_array(p, size, i, end);
 	long s = jsonr_string(p, size, i, out, sizeof out, &len);
 	if (s > 0) {
 		CHECK(len < sizeof out && out[len] == '\0');
 		CHECK(len <= (size_t)s - i);
 		CHECK(strlen(out) == len);
+	}
+	struct jsonr_iter it;
+	if (end > 0 && jsonr_iter_begin(&it, p, size, 0) == 0) {
+		char key[16];
+		size_t at;
+		int r;
+		while ((r = jsonr_iter_next(&it, p, size, key, sizeof key,
+		    &at)) == 1) {
+			long next = jsonr_skip(p, size, at);
+			CHECK(next > (long)at && it.key_len < sizeof key);
+			it.next = (size_t)next;
+		}
+		CHECK(r == 0 && (long)it.next == end);
 	}
 	long v = jsonr_member(p, size, 0, "event_id");
 	if (v >= 0) {   /* the value itself is the caller's to check ... */

@@ -7,7 +7,7 @@
 set -u
 cd "$(dirname "$0")/.."
 
-suites=(unit interop export-test fuzz-smoke robust test-scratch test-arm64 test-docker)
+suites=(unit interop export-test census-test fuzz-smoke robust test-scratch test-arm64 test-docker)
 passed=0
 failed=0
 skipped=0

@@ -1,7 +1,7 @@
 /* test_jsonr.c - the JSON reader: numbers by RFC 8259's grammar exactly
- * (the loose forms a character-class scan would take are refused), and
- * walking an array's elements (empty, nested, blanks, every malformed
- * separator).  Strings and member lookup are fuzzed (fuzz_jsonr.c) and
+ * (the loose forms a character-class scan would take are refused),
+ * walking an array's elements with jsonr_iter (empty, nested, blanks,
+ * every malformed separator), and jsonr_u64.  Strings and member lookup are fuzzed (fuzz_jsonr.c) and
  * exercised through report.c (test_report.c) and the Firestore export
  * tests. */
 #include <stdarg.h>
@@ -9,6 +9,7 @@
 #include <setjmp.h>
 #include <cmocka.h>
 
+#include <stdint.h>
 #include <string.h>
 
 #include "jsonr.h"
@@ -42,17 +43,29 @@ static void test_numbers(void **state)
 	assert_int_equal(skip_text("[1e]"), -1);
 }
 
-/* Element indexes of the array text, -1 if a step failed. */
+/* Element indexes of the array text (jsonr_iter, each element skipped),
+ * -1 if a step failed or the text is no array. */
+static int walk_from(const char *s, size_t n, size_t i, long *at, int cap)
+{
+	struct jsonr_iter it;
+	size_t v;
+	int r, k = 0;
+
+	if (jsonr_iter_begin(&it, s, n, i) != 0 || it.close != ']')
+		return -1;
+	while ((r = jsonr_iter_next(&it, s, n, NULL, 0, &v)) == 1) {
+		long next = jsonr_skip(s, n, v);
+		if (next < 0 || k == cap)
+			return -1;
+		at[k++] = (long)v;
+		it.next = (size_t)next;
+	}
+	return r < 0 ? -1 : k;
+}
+
 static int walk(const char *s, long *at, int cap)
 {
-	size_t n = strlen(s);
-	int k = 0;
-	long e;
-
-	for (e = jsonr_array_first(s, n, 0); e > 0 && k < cap;
-	    e = jsonr_array_next(s, n, (size_t)e))
-		at[k++] = e;
-	return e < 0 ? -1 : k;
+	return walk_from(s, strlen(s), 0, at, cap);
 }
 
 static void test_array_walk(void **state)
@@ -73,11 +86,9 @@ static void test_array_walk(void **state)
 	const char *obj = "{\"list\":[\"x\",\"y\"]}";
 	long v = jsonr_member(obj, strlen(obj), 0, "list");
 	assert_int_equal(v, 8);
-	long e = jsonr_array_first(obj, strlen(obj), (size_t)v);
-	assert_int_equal(e, 9);
-	e = jsonr_array_next(obj, strlen(obj), (size_t)e);
-	assert_int_equal(e, 13);
-	assert_int_equal(jsonr_array_next(obj, strlen(obj), (size_t)e), 0);
+	assert_int_equal(walk_from(obj, strlen(obj), (size_t)v, at, 8), 2);
+	assert_int_equal(at[0], 9);
+	assert_int_equal(at[1], 13);
 }
 
 static void test_array_walk_malformed(void **state)
@@ -92,8 +103,28 @@ static void test_array_walk_malformed(void **state)
 		if (walk(bad[i], at, 8) != -1)
 			fail_msg("walked '%s'", bad[i]);
 	/* Never past n: the closing bracket outside the counted bytes. */
-	assert_int_equal(jsonr_array_first("[]", 1, 0), -1);
-	assert_int_equal(jsonr_array_next("[1]", 2, 1), -1);
+	assert_int_equal(walk_from("[]", 1, 0, at, 8), -1);
+	assert_int_equal(walk_from("[1]", 2, 0, at, 8), -1);
+}
+
+/* jsonr_u64: JSON's unsigned integers, by decimal.h's rule. */
+static void test_u64(void **state)
+{
+	uint64_t v;
+	(void)state;
+	assert_int_equal(jsonr_u64("0", 1, 0, &v), 1);
+	assert_int_equal(v, 0);
+	assert_int_equal(jsonr_u64("18446744073709551615,", 21, 0, &v), 20);
+	assert_int_equal(v, UINT64_MAX);
+	assert_int_equal(jsonr_u64("12]", 3, 0, &v), 2);
+	assert_int_equal(v, 12);
+	static const char *const bad[] = {
+		"", "-1", "+1", "01", "1.5", "1e3", "1E3", "18446744073709551616",
+		"x", " 1",
+	};
+	for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++)
+		if (jsonr_u64(bad[i], strlen(bad[i]), 0, &v) != -1)
+			fail_msg("took '%s'", bad[i]);
 }
 
 int main(void)
@@ -102,6 +133,7 @@ int main(void)
 		cmocka_unit_test(test_numbers),
 		cmocka_unit_test(test_array_walk),
 		cmocka_unit_test(test_array_walk_malformed),
+		cmocka_unit_test(test_u64),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -12,7 +12,7 @@ from util import (H2Transport, HTTP1_GET, Handshake, InteropCase,
 from test_load import wait_closed
 
 STAGE_MS = 1000
-DRAIN_S = 1.0       # peer.c DRAIN_MS
+DRAIN_S = 1.0       # conn.c drain_ms[H2_SERVER]
 SLACK_S = 1.5
 FLOOD_S = 8.0       # well past every limit involved
 PING = h2_frame(6, 0, 0, b"12345678")
@@ -83,7 +83,7 @@ class Flood(InteropCase):
 
     def test_flood_after_goodbye(self):
         # Not HTTP/2: the sensor says goodbye at once, then discards input
-        # until EOF, for at most DRAIN_MS.
+        # until EOF, for at most the drain time.
         s, f = self.flood("127.0.0.101", HTTP1_GET, b"x" * 65536)
         self.check(s, f, DRAIN_S + SLACK_S, "http1", "tcp")
 

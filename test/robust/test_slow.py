@@ -12,7 +12,7 @@ from util import (H2Transport, Handshake, InteropCase, PeerOptions, PREFACE,
 from test_load import wait_closed
 
 STAGE_MS = 1000
-DRAIN_S = 1.0       # peer.c DRAIN_MS: after our GOAWAY, wait for the EOF
+DRAIN_S = 1.0       # conn.c drain_ms[H2_SERVER]: after our GOAWAY, wait for the EOF
 SLACK_S = 1.0
 TIMING = {"stage_timeout_ms": STAGE_MS, "ready_timeout_ms": STAGE_MS}
 EMPTY_SETTINGS = h2_frame(4, 0, 0, b"")

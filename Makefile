@@ -218,7 +218,7 @@ fuzz-smoke:
 # memory errors run it.
 $(B)/asan/kaspa-sensor: $(filter-out fortify_shim.c,$(SRCS)) $(PROTO_C) $(wildcard *.h)
 	@mkdir -p $(@D)
-	$(TCC) $(TFLAGS) -o $@ $(filter %.c,$^) $(PROD_LIBS)
+	$(TCC) $(TFLAGS) -o $@ $(filter %.c,$^) $(PROD_LIBS) -lm
 
 # Fault and abuse tests (flood, slowloris, kill -9, rotation, disk full,
 # SIGTERM): loopback only; the disk-full test mounts a tmpfs (root).

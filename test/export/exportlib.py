@@ -251,6 +251,20 @@ def log_files(log):
     return [os.path.join(d, n) for n in sorted(names)]
 
 
+def pump(src, dst):
+    """Copies src to dst until src ends, then half-closes dst (a relay's
+    one direction)."""
+    try:
+        while True:
+            data = src.recv(65536)
+            if not data:
+                break
+            dst.sendall(data)
+        dst.shutdown(socket.SHUT_WR)
+    except OSError:
+        pass
+
+
 def garbage_connections(port, n, spacing=0.0):
     """n connections that send junk: one log line each (outcome
     not_http2), quickly."""

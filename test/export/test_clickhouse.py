@@ -14,7 +14,7 @@ import unittest
 
 from exportlib import (FAST_EXPORT, ClickHouseClass, Sensor, TlsListener,
                        TestCA, TABLE_DDL, garbage_connections, log_records,
-                       real_handshakes, tmpdir, wait_for)
+                       pump, real_handshakes, tmpdir, wait_for)
 
 _tables = itertools.count()
 TLS_APPLICATION_DATA = 23     # record type; BearSSL speaks TLS 1.2 at most
@@ -46,22 +46,11 @@ class ReplyWithholder:
             server = socket.create_connection(("127.0.0.1",
                                                self.upstream_port))
             self.socks += [client, server]
-            threading.Thread(target=self.pump, args=(client, server),
+            threading.Thread(target=pump, args=(client, server),
                              daemon=True).start()
-            reply = self.pump if n < self.answered else self.withhold
+            reply = pump if n < self.answered else self.withhold
             threading.Thread(target=reply, args=(server, client),
                              daemon=True).start()
-
-    def pump(self, src, dst):
-        try:
-            while True:
-                data = src.recv(65536)
-                if not data:
-                    break
-                dst.sendall(data)
-            dst.shutdown(socket.SHUT_WR)
-        except OSError:
-            pass
 
     def withhold(self, src, dst):
         """Forwards whole TLS records up to the first application data."""

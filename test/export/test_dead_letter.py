@@ -16,7 +16,7 @@ import unittest
 import urllib.request
 
 from exportlib import (FAST_EXPORT, ClickHouseClass, Sensor, TestCA,
-                       free_port, tmpdir, wait_for)
+                       free_port, pump, tmpdir, wait_for)
 from firestore_standin import Standin
 
 LINES = 200
@@ -103,25 +103,13 @@ class CountingProxy:
         except OSError:
             client.close()
             return
-        back = threading.Thread(target=self._pump, args=(upstream, client),
+        back = threading.Thread(target=pump, args=(upstream, client),
                                 daemon=True)
         back.start()
-        self._pump(client, upstream)
+        pump(client, upstream)
         back.join(30)
         client.close()
         upstream.close()
-
-    @staticmethod
-    def _pump(src, dst):
-        try:
-            while True:
-                data = src.recv(65536)
-                if not data:
-                    break
-                dst.sendall(data)
-            dst.shutdown(socket.SHUT_WR)
-        except OSError:
-            pass
 
     def release(self):
         with self.lock:

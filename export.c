@@ -1089,22 +1089,25 @@ static const char *setup(struct exporter *e)
 }
 
 struct exporter *exporter_new(const struct export_config *c, struct loop *l,
-    struct ndjson_log *log)
+    struct ndjson_log *log, char *why, size_t why_len)
 {
 	struct exporter *e = calloc(1, sizeof *e);
 	const char *fail;
 
-	if (e == NULL)
+	if (e == NULL) {
+		snprintf(why, why_len, "export: out of memory");
 		return NULL;
+	}
 	e->cfg = *c;
 	e->loop = l;
 	e->log = log;
 	e->fd = -1;
 	e->io_slot = -1;
 	e->timer_slot = -1;
+	errno = 0;    /* only what setup() sets says why it failed */
 	if ((fail = setup(e)) != NULL) {
-		fprintf(stderr, "kaspa-sensor: %s: export: %s%s%s\n", __func__,
-		    fail, errno ? ": " : "", errno ? strerror(errno) : "");
+		snprintf(why, why_len, "export: %s%s%s", fail, errno ? ": " : "",
+		    errno ? strerror(errno) : "");
 		exporter_free(e);
 		return NULL;
 	}

@@ -333,6 +333,7 @@ int main(int argc, char **argv)
 	case CONFIG_EXIT_OK:
 		return 0;
 	case CONFIG_EXIT_USAGE:
+		fprintf(stderr, "kaspa-sensor: %s\n", cfg.why);
 		return 2;
 	case CONFIG_RUN:
 		break;

@@ -1054,6 +1054,7 @@ static const char *setup(struct exporter *e)
 	size_t req_body = e->cfg.format == EXPORT_FIRESTORE ?
 	    6 * e->cfg.batch_bytes + 512 * e->cfg.batch_lines + 8192 :
 	    e->cfg.batch_bytes + 8192;
+	const char *fail;
 
 	if (url_parse(e->cfg.url, &e->url) != 0)
 		return "--export-url is not a valid http(s) URL";
@@ -1065,8 +1066,9 @@ static const char *setup(struct exporter *e)
 	if (e->cfg.header_file && load_headers(e, e->cfg.header_file) != 0)
 		return e->cfg.header_file;
 	if (e->cfg.format == EXPORT_FIRESTORE &&
-	    (e->fs = firestore_new(e->cfg.credentials_file, &e->url)) == NULL)
-		return "firestore setup";
+	    (e->fs = firestore_new(e->cfg.credentials_file, &e->url,
+	    &fail)) == NULL)
+		return fail;
 	if (!e->cfg.allow_http && (!e->url.tls ||
 	    (e->fs && !firestore_token_url(e->fs)->tls)))
 		return "http:// needs --export-allow-http";

@@ -126,19 +126,18 @@ static const char *derive_urls(struct firestore *f, const struct url *u)
 }
 
 struct firestore *firestore_new(const char *credentials_path,
-    const struct url *collection_url)
+    const struct url *collection_url, const char **why)
 {
 	struct firestore *f = calloc(1, sizeof *f);
-	const char *fail;
 
+	*why = NULL;
 	if (f == NULL)
-		return NULL;
-	if (credentials_path == NULL)
-		fail = "--export-credentials is required";
-	else if ((fail = derive_urls(f, collection_url)) == NULL)
-		fail = load_account(f, credentials_path);
-	if (fail != NULL) {
-		fprintf(stderr, "kaspa-sensor: %s: %s\n", __func__, fail);
+		*why = "out of memory";
+	else if (credentials_path == NULL)
+		*why = "--export-credentials is required";
+	else if ((*why = derive_urls(f, collection_url)) == NULL)
+		*why = load_account(f, credentials_path);
+	if (*why != NULL) {
 		firestore_free(f);
 		return NULL;
 	}

@@ -201,6 +201,10 @@ class Cli(unittest.TestCase):
              "kaspa-sensor: --announce needs --external-address IP:PORT"),
             (["--listen", "127.0.0.1:0", "--export-url", "bogus"],
              "kaspa-sensor: export: --export-url is not a valid http(s) URL"),
+            (["--listen", "127.0.0.1:0", "--export-format", "firestore",
+              "--export-url", "https://127.0.0.1:1/v1/projects/p/databases"
+              "/d/documents/c"],
+             "kaspa-sensor: export: --export-credentials is required"),
             (["--listen", busy], "kaspa-sensor: no address to listen on"),
         ]
         try:

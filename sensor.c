@@ -263,8 +263,9 @@ static const char *start_announcer(struct sensor *s)
 	    &ac.external_port) != 0)
 		return "--announce needs --external-address IP:PORT";
 	memcpy(ac.node_id, s->node_id, sizeof ac.node_id);
-	s->announcer = announce_start(&ac, &s->loop, &s->log);
-	return s->announcer == NULL ? "announce: could not start" : NULL;
+	s->announcer = announce_start(&ac, &s->loop, &s->log, s->why,
+	    sizeof s->why);
+	return s->announcer == NULL ? s->why : NULL;
 }
 
 static int make_node_id(struct sensor *s)

@@ -205,6 +205,10 @@ class Cli(unittest.TestCase):
               "--export-url", "https://127.0.0.1:1/v1/projects/p/databases"
               "/d/documents/c"],
              "kaspa-sensor: export: --export-credentials is required"),
+            (["--listen", "127.0.0.1:0", "--announce", "--external-address",
+              "127.0.0.1:16111", "--announce-peers", "127.0.0.1:1,bogus"],
+             "kaspa-sensor: --announce-peers: bad peer 'bogus' (IP:PORT"
+             " only: DNS names are not resolved yet)"),
             (["--listen", busy], "kaspa-sensor: no address to listen on"),
         ]
         try:

@@ -155,22 +155,27 @@ static void on_timer(struct loop *l, int slot, short revents, void *ud)
 	loop_set_deadline(l, slot, now_ms() + (int64_t)a->cfg.interval_ms);
 }
 
-static int add_peer_list(struct announcer *a, const char *list)
+/* 0, or -1 with the reason in why[why_len]. */
+static int add_peer_list(struct announcer *a, const char *list, char *why,
+    size_t why_len)
 {
 	char buf[256], *save = NULL;
 
 	if (list == NULL || list[0] == '\0')
 		return 0;
-	if (strlen(list) >= sizeof buf)
+	if (strlen(list) >= sizeof buf) {
+		snprintf(why, why_len, "--announce-peers: longer than %zu bytes",
+		    sizeof buf - 1);
 		return -1;
+	}
 	snprintf(buf, sizeof buf, "%s", list);
 	for (char *t = strtok_r(buf, ",", &save); t != NULL;
 	    t = strtok_r(NULL, ",", &save)) {
 		struct ip_key ip;
 		uint16_t port;
 		if (addr_parse(t, &ip, &port) != 0) {
-			fprintf(stderr, "kaspa-sensor: %s: bad peer '%s' (IP:PORT"
-			    " only: DNS names are not resolved yet)\n", __func__, t);
+			snprintf(why, why_len, "--announce-peers: bad peer '%s'"
+			    " (IP:PORT only: DNS names are not resolved yet)", t);
 			return -1;
 		}
 		add_candidate(a, &ip, port);
@@ -205,20 +210,26 @@ static void make_client_config(struct announcer *a)
 }
 
 struct announcer *announce_start(const struct announce_config *cfg,
-    struct loop *l, struct ndjson_log *log)
+    struct loop *l, struct ndjson_log *log, char *why, size_t why_len)
 {
 	struct announcer *a = calloc(1, sizeof *a);
 
-	if (a == NULL)
+	if (a == NULL) {
+		snprintf(why, why_len, "announce: out of memory");
 		return NULL;
+	}
 	a->cfg = *cfg;
 	if (a->cfg.per_round > ANNOUNCE_ROUND_MAX)
 		a->cfg.per_round = ANNOUNCE_ROUND_MAX;
 	a->loop = l;
 	a->log = log;
 	make_client_config(a);
-	if (add_peer_list(a, cfg->peers) != 0 ||
-	    (a->timer_slot = loop_add(l, -1, 0, on_timer, a)) < 0) {
+	if (add_peer_list(a, cfg->peers, why, why_len) != 0) {
+		free(a);
+		return NULL;
+	}
+	if ((a->timer_slot = loop_add(l, -1, 0, on_timer, a)) < 0) {
+		snprintf(why, why_len, "announce: no loop slot");
 		free(a);
 		return NULL;
 	}

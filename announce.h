@@ -48,9 +48,10 @@ struct announce_config {
 
 struct announcer;
 
-/* NULL on a bad peer list (message on stderr) or no memory. */
+/* NULL on a bad peer list or no memory, with the reason in why[why_len]
+ * for the caller to print. */
 struct announcer *announce_start(const struct announce_config *cfg,
-    struct loop *l, struct ndjson_log *log);
+    struct loop *l, struct ndjson_log *log, char *why, size_t why_len);
 /* End every session (their lines are written) and the timer. */
 void announce_free(struct announcer *a);
 

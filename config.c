@@ -222,9 +222,9 @@ static int apply(struct config *c, const struct option_def *o,
 	}
 bad:
 	if (o->type == OPT_SECRET)
-		fprintf(stderr, "kaspa-sensor: invalid value for %s\n", from);
+		snprintf(c->why, sizeof c->why, "invalid value for %s", from);
 	else
-		fprintf(stderr, "kaspa-sensor: invalid value for %s: '%s'\n",
+		snprintf(c->why, sizeof c->why, "invalid value for %s: '%s'",
 		    from, value);
 	return -1;
 }
@@ -308,22 +308,22 @@ static enum config_result load_argv(struct config *c, int argc, char **argv)
 			return CONFIG_EXIT_OK;
 		}
 		if (strncmp(a, "--", 2) != 0) {
-			fprintf(stderr, "kaspa-sensor: unexpected argument '%s'"
-			    " (see --help)\n", a);
+			snprintf(c->why, sizeof c->why, "unexpected argument"
+			    " '%s' (see --help)", a);
 			return CONFIG_EXIT_USAGE;
 		}
 		const char *eq = strchr(a + 2, '=');
 		size_t len = eq ? (size_t)(eq - a - 2) : strlen(a + 2);
 		const struct option_def *o = find_option(a + 2, len);
 		if (o == NULL) {
-			fprintf(stderr, "kaspa-sensor: unknown option '%s'"
-			    " (see --help)\n", a);
+			snprintf(c->why, sizeof c->why, "unknown option '%s'"
+			    " (see --help)", a);
 			return CONFIG_EXIT_USAGE;
 		}
 		const char *value = o->type == OPT_FLAG && eq == NULL ? "1" :
 		    eq ? eq + 1 : (i + 1 < argc ? argv[++i] : NULL);
 		if (value == NULL) {
-			fprintf(stderr, "kaspa-sensor: %s needs a value\n", a);
+			snprintf(c->why, sizeof c->why, "%s needs a value", a);
 			return CONFIG_EXIT_USAGE;
 		}
 		/* Flags replace, not extend, a listen list from the env. */
@@ -347,8 +347,8 @@ enum config_result config_load(struct config *c, int argc, char **argv)
 		return r;
 	if (strcmp(c->export_format, "ndjson") != 0 &&
 	    strcmp(c->export_format, "firestore") != 0) {
-		fprintf(stderr, "kaspa-sensor: --export-format: ndjson or"
-		    " firestore, not '%s'\n", c->export_format);
+		snprintf(c->why, sizeof c->why, "--export-format: ndjson or"
+		    " firestore, not '%s'", c->export_format);
 		return CONFIG_EXIT_USAGE;
 	}
 	if (c->n_listen == 0) {

@@ -65,12 +65,15 @@ struct config {
 	char socks5_user[CONFIG_STR_MAX];
 	char socks5_password_file[CONFIG_STR_MAX];
 	char socks5_for[64];
+	char why[256];    /* CONFIG_EXIT_USAGE: the reason, for the caller */
 };
 
 enum config_result { CONFIG_RUN, CONFIG_EXIT_OK, CONFIG_EXIT_USAGE };
 
-/* Defaults, then SENSOR_* environment, then argv (flags win).  Prints
- * --help / --version / a one-line error itself. */
+/* Defaults, then SENSOR_* environment, then argv (flags win).  --help
+ * and --version print their text to stdout.  A bad input returns
+ * CONFIG_EXIT_USAGE with the reason in c->why (one line, no newline) and
+ * prints nothing: the caller does. */
 enum config_result config_load(struct config *c, int argc, char **argv);
 
 #endif

@@ -1054,6 +1054,7 @@ static const char *setup(struct exporter *e)
 	size_t req_body = e->cfg.format == EXPORT_FIRESTORE ?
 	    6 * e->cfg.batch_bytes + 512 * e->cfg.batch_lines + 8192 :
 	    e->cfg.batch_bytes + 8192;
+	const char *fail;
 
 	if (url_parse(e->cfg.url, &e->url) != 0)
 		return "--export-url is not a valid http(s) URL";
@@ -1065,8 +1066,9 @@ static const char *setup(struct exporter *e)
 	if (e->cfg.header_file && load_headers(e, e->cfg.header_file) != 0)
 		return e->cfg.header_file;
 	if (e->cfg.format == EXPORT_FIRESTORE &&
-	    (e->fs = firestore_new(e->cfg.credentials_file, &e->url)) == NULL)
-		return "firestore setup";
+	    (e->fs = firestore_new(e->cfg.credentials_file, &e->url,
+	    &fail)) == NULL)
+		return fail;
 	if (!e->cfg.allow_http && (!e->url.tls ||
 	    (e->fs && !firestore_token_url(e->fs)->tls)))
 		return "http:// needs --export-allow-http";
@@ -1089,22 +1091,25 @@ static const char *setup(struct exporter *e)
 }
 
 struct exporter *exporter_new(const struct export_config *c, struct loop *l,
-    struct ndjson_log *log)
+    struct ndjson_log *log, char *why, size_t why_len)
 {
 	struct exporter *e = calloc(1, sizeof *e);
 	const char *fail;
 
-	if (e == NULL)
+	if (e == NULL) {
+		snprintf(why, why_len, "export: out of memory");
 		return NULL;
+	}
 	e->cfg = *c;
 	e->loop = l;
 	e->log = log;
 	e->fd = -1;
 	e->io_slot = -1;
 	e->timer_slot = -1;
+	errno = 0;    /* only what setup() sets says why it failed */
 	if ((fail = setup(e)) != NULL) {
-		fprintf(stderr, "kaspa-sensor: %s: export: %s%s%s\n", __func__,
-		    fail, errno ? ": " : "", errno ? strerror(errno) : "");
+		snprintf(why, why_len, "export: %s%s%s", fail, errno ? ": " : "",
+		    errno ? strerror(errno) : "");
 		exporter_free(e);
 		return NULL;
 	}

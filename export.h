@@ -68,9 +68,10 @@ struct export_status {
 struct exporter;
 
 /* Reads the CA bundle, header file and cursor, hooks into the log's
- * rotation and starts the timer.  NULL on error (printed on stderr). */
+ * rotation and starts the timer.  NULL on error, with the reason in
+ * why[why_len] for the caller to print. */
 struct exporter *exporter_new(const struct export_config *c, struct loop *l,
-    struct ndjson_log *log);
+    struct ndjson_log *log, char *why, size_t why_len);
 
 const struct export_status *exporter_status(const struct exporter *e);
 

@@ -75,7 +75,7 @@ static const char *load_account(struct firestore *f, const char *path)
 	size_t n;
 	char *json = read_small_file(path, &n);
 	char *pem = malloc(SA_FILE_MAX);
-	const char *fail = NULL;
+	const char *fail = NULL, *key_why;
 
 	if (json == NULL || pem == NULL)
 		fail = "cannot read the service-account file";
@@ -83,7 +83,7 @@ static const char *load_account(struct firestore *f, const char *path)
 	    || !plain_text(f->email))
 		fail = "service-account file: no usable client_email";
 	else if (sa_string(json, n, "private_key", pem, SA_FILE_MAX) != 0 ||
-	    jwt_key_from_pem(&f->key, pem, strlen(pem)) != 0)
+	    jwt_key_from_pem(&f->key, pem, strlen(pem), &key_why) != 0)
 		fail = "service-account file: no usable RSA private_key";
 	else if (sa_string(json, n, "private_key_id", f->key_id,
 	    sizeof f->key_id) != 0 || !plain_text(f->key_id))
@@ -126,19 +126,18 @@ static const char *derive_urls(struct firestore *f, const struct url *u)
 }
 
 struct firestore *firestore_new(const char *credentials_path,
-    const struct url *collection_url)
+    const struct url *collection_url, const char **why)
 {
 	struct firestore *f = calloc(1, sizeof *f);
-	const char *fail;
 
+	*why = NULL;
 	if (f == NULL)
-		return NULL;
-	if (credentials_path == NULL)
-		fail = "--export-credentials is required";
-	else if ((fail = derive_urls(f, collection_url)) == NULL)
-		fail = load_account(f, credentials_path);
-	if (fail != NULL) {
-		fprintf(stderr, "kaspa-sensor: %s: %s\n", __func__, fail);
+		*why = "out of memory";
+	else if (credentials_path == NULL)
+		*why = "--export-credentials is required";
+	else if ((*why = derive_urls(f, collection_url)) == NULL)
+		*why = load_account(f, credentials_path);
+	if (*why != NULL) {
 		firestore_free(f);
 		return NULL;
 	}

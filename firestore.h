@@ -25,9 +25,9 @@
 struct firestore;
 
 /* Reads the service-account file and derives the commit URL.  NULL on
- * error (printed on stderr, without key material). */
+ * error, with *why the reason (a static string, without key material). */
 struct firestore *firestore_new(const char *credentials_path,
-    const struct url *collection_url);
+    const struct url *collection_url, const char **why);
 void firestore_free(struct firestore *f);
 
 const struct url *firestore_token_url(const struct firestore *f);

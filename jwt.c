@@ -1,7 +1,6 @@
 /* jwt.c - RS256 JWTs with BearSSL (see jwt.h). */
 #include "jwt.h"
 
-#include <errno.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -9,10 +8,17 @@
 
 #define RSA_SIG_MAX 1024            /* 8192-bit keys */
 
+/* take_rsa_key's state: where the key goes, why it was refused. */
+struct key_search {
+	struct jwt_key *k;
+	const char *why;
+};
+
 static int take_rsa_key(void *ud, const char *label,
     const unsigned char *der, size_t len)
 {
-	struct jwt_key *k = ud;
+	struct key_search *s = ud;
+	struct jwt_key *k = s->k;
 	br_skey_decoder_context dc;
 	const br_rsa_private_key *sk;
 	unsigned char *m;
@@ -24,13 +30,15 @@ static int take_rsa_key(void *ud, const char *label,
 	br_skey_decoder_push(&dc, der, len);
 	if (br_skey_decoder_last_error(&dc) != 0 ||
 	    br_skey_decoder_key_type(&dc) != BR_KEYTYPE_RSA) {
-		errno = EINVAL;
+		s->why = "the private key is not a usable RSA key";
 		return -1;
 	}
 	sk = br_skey_decoder_get_rsa(&dc);
 	m = malloc(sk->plen + sk->qlen + sk->dplen + sk->dqlen + sk->iqlen);
-	if (m == NULL)
+	if (m == NULL) {
+		s->why = "out of memory";
 		return -1;
+	}
 	k->mem = m;
 	k->sk = *sk;
 	memcpy(m, sk->p, sk->plen);
@@ -46,17 +54,21 @@ static int take_rsa_key(void *ud, const char *label,
 	return 1;   /* found: stop */
 }
 
-int jwt_key_from_pem(struct jwt_key *k, const char *pem, size_t len)
+int jwt_key_from_pem(struct jwt_key *k, const char *pem, size_t len,
+    const char **why)
 {
+	struct key_search s = { .k = k };
 	int rc;
 
 	memset(k, 0, sizeof *k);
-	rc = pem_objects(pem, len, take_rsa_key, k);
-	if (rc == 0) {
-		errno = EINVAL;
-		return -1;
-	}
-	return rc == 1 ? 0 : -1;
+	rc = pem_objects(pem, len, take_rsa_key, &s, why);
+	if (rc == 1)
+		return 0;
+	if (rc == 0)
+		*why = "no PRIVATE KEY or RSA PRIVATE KEY in the PEM";
+	else if (*why == NULL)
+		*why = s.why;
+	return -1;
 }
 
 void jwt_key_free(struct jwt_key *k)

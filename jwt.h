@@ -13,8 +13,9 @@ struct jwt_key {
 };
 
 /* The RSA key of a PEM "PRIVATE KEY" (PKCS#8) or "RSA PRIVATE KEY"
- * (PKCS#1).  0, or -1 with errno (EINVAL: no RSA key). */
-int jwt_key_from_pem(struct jwt_key *k, const char *pem, size_t len);
+ * (PKCS#1).  0, or -1 with *why the reason (a static string). */
+int jwt_key_from_pem(struct jwt_key *k, const char *pem, size_t len,
+    const char **why);
 void jwt_key_free(struct jwt_key *k);
 
 /* base64url without padding of in[0..n) into out (NUL-terminated);

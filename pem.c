@@ -1,7 +1,6 @@
 /* pem.c - PEM objects via br_pem_decoder (see pem.h). */
 #include "pem.h"
 
-#include <errno.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -21,7 +20,8 @@ void pem_buf_append(void *ctx, const void *data, size_t len)
 	d->len += len;
 }
 
-int pem_objects(const void *pem, size_t len, pem_object_fn fn, void *ud)
+int pem_objects(const void *pem, size_t len, pem_object_fn fn, void *ud,
+    const char **why)
 {
 	const unsigned char *p = pem;
 	struct pem_buf der = { .p = malloc(PEM_DER_MAX) };
@@ -29,8 +29,9 @@ int pem_objects(const void *pem, size_t len, pem_object_fn fn, void *ud)
 	char label[LABEL_MAX] = "";
 	int rc = 0;
 
+	*why = NULL;
 	if (der.p == NULL) {
-		errno = ENOMEM;
+		*why = "out of memory";
 		return -1;
 	}
 	br_pem_decoder_init(&pc);
@@ -47,14 +48,14 @@ int pem_objects(const void *pem, size_t len, pem_object_fn fn, void *ud)
 			break;
 		case BR_PEM_END_OBJ:
 			if (der.overflow) {
-				errno = EINVAL;
+				*why = "PEM object larger than PEM_DER_MAX";
 				rc = -1;
 			} else {
 				rc = fn(ud, label, der.p, der.len);
 			}
 			break;
 		case BR_PEM_ERROR:
-			errno = EINVAL;
+			*why = "PEM syntax error";
 			rc = -1;
 			break;
 		default:

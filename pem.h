@@ -20,8 +20,10 @@ void pem_buf_append(void *pem_buf, const void *data, size_t len);
 typedef int (*pem_object_fn)(void *ud, const char *label,
     const unsigned char *der, size_t len);
 
-/* 0 after the last object, -1 (errno EINVAL) on a PEM syntax error or an
- * object over PEM_DER_MAX, -1 (ENOMEM), or what fn returned. */
-int pem_objects(const void *pem, size_t len, pem_object_fn fn, void *ud);
+/* 0 after the last object; -1 with *why the reason on a PEM syntax error,
+ * an object over PEM_DER_MAX or no memory; or what fn returned, with
+ * *why NULL (fn keeps its own reasons). */
+int pem_objects(const void *pem, size_t len, pem_object_fn fn, void *ud,
+    const char **why);
 
 #endif

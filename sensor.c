@@ -205,8 +205,9 @@ static void refresh_metrics(void *ud, struct metrics *m)
 		metrics_export_set(m, exporter_status(s->exporter));
 }
 
-/* --export-url: NULL when it is off; -1 on a bad configuration. */
-static int start_exporter(struct sensor *s)
+/* --export-url: NULL when it is off or starts; otherwise the reason, in
+ * s->why. */
+static const char *start_exporter(struct sensor *s)
 {
 	const struct config *c = s->cfg;
 	struct export_config ec = {
@@ -232,13 +233,14 @@ static int start_exporter(struct sensor *s)
 	};
 
 	if (c->export_url[0] == '\0')
-		return 0;
-	s->exporter = exporter_new(&ec, &s->loop, &s->log);
-	return s->exporter == NULL ? -1 : 0;
+		return NULL;
+	s->exporter = exporter_new(&ec, &s->loop, &s->log, s->why,
+	    sizeof s->why);
+	return s->exporter == NULL ? s->why : NULL;
 }
 
-/* --announce: NULL is fine when it is off; -1 on a bad configuration. */
-static int start_announcer(struct sensor *s)
+/* --announce: NULL when it is off or starts; otherwise the reason. */
+static const char *start_announcer(struct sensor *s)
 {
 	const struct config *c = s->cfg;
 	struct announce_config ac = {
@@ -256,16 +258,14 @@ static int start_announcer(struct sensor *s)
 	};
 
 	if (!c->announce)
-		return 0;
+		return NULL;
 	if (addr_parse(c->external_address, &ac.external,
-	    &ac.external_port) != 0) {
-		fprintf(stderr, "kaspa-sensor: %s: --announce needs"
-		    " --external-address IP:PORT\n", __func__);
-		return -1;
-	}
+	    &ac.external_port) != 0)
+		return "--announce needs --external-address IP:PORT";
 	memcpy(ac.node_id, s->node_id, sizeof ac.node_id);
-	s->announcer = announce_start(&ac, &s->loop, &s->log);
-	return s->announcer == NULL ? -1 : 0;
+	s->announcer = announce_start(&ac, &s->loop, &s->log, s->why,
+	    sizeof s->why);
+	return s->announcer == NULL ? s->why : NULL;
 }
 
 static int make_node_id(struct sensor *s)
@@ -277,11 +277,52 @@ static int make_node_id(struct sensor *s)
 	return 0;
 }
 
+/* Everything main() sets up after the configuration.  NULL when all of it
+ * runs; otherwise what failed, with *sys_err the errno of the system call
+ * that failed, or 0 when the text is the whole reason (a configuration
+ * error: errno then says nothing about it). */
+static const char *start_sensor(struct sensor *s, int *sys_err)
+{
+	const struct config *c = s->cfg;
+	const char *fail = NULL;
+
+	*sys_err = 0;
+	if (make_node_id(s) != 0)
+		fail = "getrandom";
+	else if (loop_init(&s->loop, (int)(c->max_conns + c->probe_max +
+	    c->announce_per_round) + EXTRA_SLOTS) != 0 ||
+	    ipmap_init(&s->per_ip, (uint32_t)c->max_conns) != 0 ||
+	    (s->prober = start_prober(c, &s->loop, &s->proxy)) == NULL)
+		return "out of memory";
+	else if (ndjson_open(&s->log, c->log_path, c->log_max_bytes,
+	    (unsigned)c->log_keep) != 0)
+		fail = c->log_path;
+	else if (snprintf(s->log.event_prefix, sizeof s->log.event_prefix, "%s",
+	    s->node_hex) < 0)
+		return "event id";
+	else if ((fail = start_exporter(s)) != NULL)
+		return fail;
+	else if (start_signals(s) != 0)
+		fail = "signal pipe";
+	else if (start_listeners(s) != 0)
+		return "no address to listen on";
+	else if ((fail = start_announcer(s)) != NULL)
+		return fail;
+	else if (c->metrics_addr[0] != '\0' && (s->metrics_srv =
+	    metrics_server_start(c->metrics_addr, &s->metrics, &s->loop,
+	    refresh_metrics, s)) == NULL)
+		fail = c->metrics_addr;
+	if (fail != NULL)
+		*sys_err = errno;
+	return fail;
+}
+
 int main(int argc, char **argv)
 {
 	static struct config cfg;
 	static struct sensor s;
 	const char *fail = NULL;
+	int sys_err = 0;
 
 	if (argc > 1 && strcmp(argv[1], "crawl") == 0)
 		return crawl_main(argc - 1, argv + 1);
@@ -293,6 +334,7 @@ int main(int argc, char **argv)
 	case CONFIG_EXIT_OK:
 		return 0;
 	case CONFIG_EXIT_USAGE:
+		fprintf(stderr, "kaspa-sensor: %s\n", cfg.why);
 		return 2;
 	case CONFIG_RUN:
 		break;
@@ -305,33 +347,12 @@ int main(int argc, char **argv)
 		return 2;
 	}
 	metrics_init(&s.metrics, SENSOR_VERSION, cfg.sensor_id, cfg.network);
-	if (make_node_id(&s) != 0)
-		fail = "getrandom";
-	else if (loop_init(&s.loop, (int)(cfg.max_conns + cfg.probe_max +
-	    cfg.announce_per_round) + EXTRA_SLOTS) != 0 ||
-	    ipmap_init(&s.per_ip, (uint32_t)cfg.max_conns) != 0 ||
-	    (s.prober = start_prober(&cfg, &s.loop, &s.proxy)) == NULL)
-		fail = "out of memory";
-	else if (ndjson_open(&s.log, cfg.log_path, cfg.log_max_bytes,
-	    (unsigned)cfg.log_keep) != 0)
-		fail = cfg.log_path;
-	else if (snprintf(s.log.event_prefix, sizeof s.log.event_prefix, "%s",
-	    s.node_hex) < 0)
-		fail = "event id";
-	else if (start_exporter(&s) != 0)
-		fail = "export";
-	else if (start_signals(&s) != 0)
-		fail = "signal pipe";
-	else if (start_listeners(&s) != 0)
-		fail = "no address to listen on";
-	else if (start_announcer(&s) != 0)
-		fail = "announce";
-	else if (cfg.metrics_addr[0] != '\0' && (s.metrics_srv =
-	    metrics_server_start(cfg.metrics_addr, &s.metrics, &s.loop,
-	    refresh_metrics, &s)) == NULL)
-		fail = cfg.metrics_addr;
-	if (fail != NULL) {
-		fprintf(stderr, "kaspa-sensor: %s: %s\n", fail, strerror(errno));
+	if ((fail = start_sensor(&s, &sys_err)) != NULL) {
+		if (sys_err != 0)
+			fprintf(stderr, "kaspa-sensor: %s: %s\n", fail,
+			    strerror(sys_err));
+		else
+			fprintf(stderr, "kaspa-sensor: %s\n", fail);
 		return 1;
 	}
 	fprintf(stderr, "kaspa-sensor: sensor_id %s, network %s, node id %s,"

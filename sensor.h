@@ -48,6 +48,7 @@ struct sensor {
 	int signal_fd;                 /* self-pipe read end */
 	int signal_slot;
 	enum shutdown_state shutdown;
+	char why[256];                 /* a start-up step's failure reason */
 };
 
 #endif

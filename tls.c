@@ -125,14 +125,15 @@ int tls_anchors_load(struct tls_anchors *a, const char *pem_path)
 {
 	size_t len;
 	unsigned char *pem = read_file(pem_path, &len);
+	const char *why = NULL;
 	int rc = -1;
 
 	a->n = 0;
 	a->ta = calloc(TLS_ANCHORS_MAX, sizeof *a->ta);
 	if (pem != NULL && a->ta != NULL)
-		rc = pem_objects(pem, len, add_anchor, a);
+		rc = pem_objects(pem, len, add_anchor, a, &why);
 	free(pem);
-	if (rc == 0 && a->n == 0) {
+	if (why != NULL || (rc == 0 && a->n == 0)) {
 		errno = EINVAL;
 		rc = -1;
 	}

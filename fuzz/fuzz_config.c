@@ -10,8 +10,9 @@
  * known family, numbers inside the ranges the option table declares for
  * the limits the sensor sizes its tables with.
  *
- * config.c prints --help to stdout and one error line to stderr: run with
- * -close_fd_mask=3 (make fuzz does) to keep the fuzzer's output readable.
+ * A refused input leaves a reason in c->why for the caller to print.
+ * config.c prints --help to stdout: run with -close_fd_mask=3 (make fuzz
+ * does) to keep the fuzzer's output readable.
  *
  *   clang -std=c11 -D_DEFAULT_SOURCE -g -O1 \
  *       -fsanitize=fuzzer,address,undefined -I. fuzz/fuzz_config.c config.c \
@@ -101,8 +102,11 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	env[n_env] = NULL;
 	environ = env;
 
-	if (config_load(&c, argc, argv) == CONFIG_RUN)
+	enum config_result r = config_load(&c, argc, argv);
+	if (r == CONFIG_RUN)
 		check_config(&c);
+	else if (r == CONFIG_EXIT_USAGE)
+		check(c.why[0] != '\0');
 
 	environ = NULL;
 	for (int i = 0; i < n_tokens; i++)

@@ -52,10 +52,11 @@ static size_t slurp(const char *path, char *buf, size_t cap)
 static void load_key(struct jwt_key *k, const char *file)
 {
 	char path[128], pem[8192];
+	const char *why;
 
 	snprintf(path, sizeof path, "%s/%s", dir, file);
-	assert_int_equal(jwt_key_from_pem(k, pem, slurp(path, pem, sizeof pem)),
-	    0);
+	assert_int_equal(jwt_key_from_pem(k, pem, slurp(path, pem, sizeof pem),
+	    &why), 0);
 }
 
 /* Signs, then has python3-cryptography verify with the public key. */
@@ -107,20 +108,33 @@ static void test_sign_pkcs1(void **state)
 
 static void test_bad_keys(void **state)
 {
+	static const char no_key[] =
+	    "no PRIVATE KEY or RSA PRIVATE KEY in the PEM";
 	struct jwt_key k;
 	char path[128], pem[8192];
+	const char *why;
 	size_t n;
 
 	(void)state;
-	assert_int_equal(jwt_key_from_pem(&k, "", 0), -1);
-	assert_int_equal(jwt_key_from_pem(&k, "not pem", 7), -1);
+	assert_int_equal(jwt_key_from_pem(&k, "", 0, &why), -1);
+	assert_string_equal(why, no_key);
+	assert_int_equal(jwt_key_from_pem(&k, "not pem", 7, &why), -1);
+	assert_string_equal(why, no_key);
 	snprintf(path, sizeof path, "%s/ec.pem", dir);
 	n = slurp(path, pem, sizeof pem);
-	assert_int_equal(jwt_key_from_pem(&k, pem, n), -1);   /* EC, not RSA */
+	assert_int_equal(jwt_key_from_pem(&k, pem, n, &why), -1);  /* EC */
+	assert_string_equal(why, "the private key is not a usable RSA key");
 	snprintf(path, sizeof path, "%s/pkcs8.pem", dir);
 	n = slurp(path, pem, sizeof pem);
 	/* Cut short: no END line, no key. */
-	assert_int_equal(jwt_key_from_pem(&k, pem, n / 2), -1);
+	assert_int_equal(jwt_key_from_pem(&k, pem, n / 2, &why), -1);
+	assert_string_equal(why, no_key);
+	/* A broken line inside an object is a syntax error. */
+	static const char broken[] = "-----BEGIN PRIVATE KEY-----\n"
+	    "MII=\n=x\n-----END PRIVATE KEY-----\n";
+	assert_int_equal(jwt_key_from_pem(&k, broken, sizeof broken - 1, &why),
+	    -1);
+	assert_string_equal(why, "PEM syntax error");
 }
 
 static int make_keys(void **state)

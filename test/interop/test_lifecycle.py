@@ -190,6 +190,40 @@ class Cli(unittest.TestCase):
             self.assertEqual(p.returncode, 2, args)
             self.assertEqual(len(p.stderr.strip().splitlines()), 1, args)
 
+    def test_setup_errors_say_the_reason_without_errno_noise(self):
+        """A configuration error prints the reason the module gave, not a
+        stale errno ("announce: Success", "export: No error information")."""
+        held = socket.socket()
+        held.bind(("127.0.0.1", 0))    # bound, so the sensor cannot bind it
+        busy = "127.0.0.1:%d" % held.getsockname()[1]
+        cases = [
+            (["--listen", "127.0.0.1:0", "--announce"],
+             "kaspa-sensor: --announce needs --external-address IP:PORT"),
+            (["--listen", "127.0.0.1:0", "--export-url", "bogus"],
+             "kaspa-sensor: export: --export-url is not a valid http(s) URL"),
+            (["--listen", "127.0.0.1:0", "--export-format", "firestore",
+              "--export-url", "https://127.0.0.1:1/v1/projects/p/databases"
+              "/d/documents/c"],
+             "kaspa-sensor: export: --export-credentials is required"),
+            (["--listen", "127.0.0.1:0", "--announce", "--external-address",
+              "127.0.0.1:16111", "--announce-peers", "127.0.0.1:1,bogus"],
+             "kaspa-sensor: --announce-peers: bad peer 'bogus' (IP:PORT"
+             " only: DNS names are not resolved yet)"),
+            (["--listen", busy], "kaspa-sensor: no address to listen on"),
+        ]
+        try:
+            with tempfile.TemporaryDirectory() as d:
+                log = os.path.join(d, "sensor.ndjson")
+                for args, reason in cases:
+                    p = self.run_sensor("--log", log, *args)
+                    self.assertEqual(p.returncode, 1, args)
+                    lines = p.stderr.decode().strip().splitlines()
+                    self.assertEqual(lines[-1], reason, args)
+                    self.assertEqual(sum(reason in ln for ln in lines), 1,
+                                     args)
+        finally:
+            held.close()
+
     def test_crawl_numbers_follow_the_sensors_rule(self):
         """crawl refuses a sign, a blank or a suffix as the sensor does
         (it used to take "+5" and " 5")."""

@@ -186,6 +186,7 @@ static void make_client_config(struct announcer *a)
 	bool v4 = addr_is_v4(&c->external);
 
 	memset(cc, 0, sizeof *cc);
+	cc->shared = c->shared;
 	cc->network = c->network;
 	cc->user_agent = c->user_agent;
 	cc->protocol_version = c->protocol_version;

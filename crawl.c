@@ -12,6 +12,7 @@
 #include <time.h>
 
 #include "client.h"
+#include "conn.h"
 #include "decimal.h"
 #include "dial.h"
 #include "dns.h"
@@ -106,6 +107,7 @@ struct crawl {
 	struct loop loop;
 	struct ndjson_log log;
 	struct client_config ccfg;
+	struct conn_shared shared;      /* every session's buffers (conn.h) */
 	struct dial_proxy proxy;
 	struct seeder_query seeder[SEEDERS_MAX];
 	unsigned resolving;        /* seeder queries still out */
@@ -765,6 +767,7 @@ static void make_client_config(struct crawl *cr)
 	struct client_config *c = &cr->ccfg;
 
 	memset(c, 0, sizeof *c);
+	c->shared = &cr->shared;
 	c->network = cr->o.network;
 	c->user_agent = cr->o.user_agent;
 	c->protocol_version = (uint32_t)cr->o.protocol_version;
@@ -781,6 +784,7 @@ static int crawl_init(struct crawl *cr)
 	uint8_t rnd[8];
 	uint32_t cap = 16;
 
+	conn_shared_init(&cr->shared);
 	if (getrandom(cr->ccfg.node_id, KASPA_ID_LEN, 0) != KASPA_ID_LEN ||
 	    getrandom(rnd, sizeof rnd, 0) != (ssize_t)sizeof rnd)
 		return -1;

@@ -6,6 +6,7 @@
 #include <stdint.h>
 
 #include "config.h"
+#include "conn.h"
 #include "dial.h"
 #include "handshake.h"
 #include "ipmap.h"
@@ -29,6 +30,7 @@ enum shutdown_state {
 
 struct sensor {
 	const struct config *cfg;
+	struct conn_shared shared;     /* every connection's buffers (conn.h) */
 	struct loop loop;
 	struct ndjson_log log;
 	struct ipmap per_ip;           /* open connections per peer IP */

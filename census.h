@@ -36,6 +36,8 @@
 #include <stdint.h>
 #include <stdio.h>
 
+struct json_line;
+
 #define CENSUS_LINE_MAX 65536
 #define CENSUS_ID_LEN 16
 #define CENSUS_NODES_MAX (1u << 20)     /* distinct ids */
@@ -206,8 +208,10 @@ void census_darroch(const uint64_t *n, unsigned k, uint64_t seen,
 
 void census_print_table(const struct census *c, const struct census_result *r,
     FILE *f);
+/* line: scratch for one JSON object at a time (16 KB: keep it off the
+ * stack). */
 void census_print_json(const struct census *c, const struct census_result *r,
-    FILE *f);
+    struct json_line *line, FILE *f);
 
 /* argv[0] is "census".  Returns the process exit status. */
 int census_main(int argc, char **argv);

@@ -9,6 +9,7 @@
 #include "conn.h"
 #include "dial.h"
 #include "handshake.h"
+#include "json_write.h"
 #include "ipmap.h"
 #include "kaspa_pb.h"
 #include "listener.h"
@@ -31,6 +32,7 @@ enum shutdown_state {
 struct sensor {
 	const struct config *cfg;
 	struct conn_shared shared;     /* every connection's buffers (conn.h) */
+	struct json_line line;         /* peer_log's */
 	struct loop loop;
 	struct ndjson_log log;
 	struct ipmap per_ip;           /* open connections per peer IP */

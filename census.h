@@ -122,7 +122,16 @@ struct census_lines {
 	                              * came after CENSUS_SENSORS_MAX others */
 };
 
+/* The member names a line is read for, by hash (census.c). */
+#define CENSUS_KEYS_MAX 32
+#define CENSUS_KEY_SLOTS 128
+struct census_keys {
+	int8_t slot[CENSUS_KEY_SLOTS];   /* key + 1, 0 empty */
+	size_t size[CENSUS_KEYS_MAX];    /* each name's length */
+};
+
 struct census {
+	struct census_keys keys;     /* built by census_init */
 	/* options */
 	char network[65];
 	int64_t since_ms, until_ms;  /* CENSUS_NO_TIME: open */
@@ -183,7 +192,7 @@ void census_free(struct census *c);
 
 /* One line, with or without its '\n'. */
 void census_line(struct census *c, const char *line, size_t len);
-/* Every line of f.  -1 on a read error (errno set). */
+/* Every line of f.  -1 on a read error or out of memory (errno set). */
 int census_file(struct census *c, FILE *f);
 
 /* -1 if out of memory. */

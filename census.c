@@ -817,8 +817,6 @@ static void count(struct census_counts *c, enum census_class k)
 	c->nodes++;
 }
 
-static const struct census_names *sort_names;   /* for the comparators */
-
 static int by_nodes_then_name(const void *a, const void *b)
 {
 	const struct census_row *x = a, *y = b;
@@ -828,14 +826,31 @@ static int by_nodes_then_name(const void *a, const void *b)
 		return 0;
 	if (x->key == CENSUS_NONE || y->key == CENSUS_NONE)
 		return x->key == CENSUS_NONE ? 1 : -1;
-	return strcmp(census_name(sort_names, (uint32_t)x->key),
-	    census_name(sort_names, (uint32_t)y->key));
+	return strcmp(x->name, y->name);
 }
+
+/* A sensor index with its name, to sort by (qsort has no context). */
+struct named_sensor {
+	const char *name;
+	uint32_t index;
+};
 
 static int by_name(const void *a, const void *b)
 {
-	return strcmp(census_name(sort_names, *(const uint32_t *)a),
-	    census_name(sort_names, *(const uint32_t *)b));
+	const struct named_sensor *x = a, *y = b;
+	return strcmp(x->name, y->name);
+}
+
+static void sort_sensors(const struct census *c, struct census_result *r)
+{
+	struct named_sensor t[CENSUS_SENSORS_MAX];
+	uint32_t ns = c->sensors.n;
+
+	for (uint32_t s = 0; s < ns; s++)
+		t[s] = (struct named_sensor){ census_name(&c->sensors, s), s };
+	qsort(t, ns, sizeof *t, by_name);
+	for (uint32_t s = 0; s < ns; s++)
+		r->sensor_order[s] = t[s].index;
 }
 
 static int by_key(const void *a, const void *b)
@@ -857,8 +872,8 @@ static struct census_row *name_rows(const struct census_names *t,
 	for (size_t k = 0; k <= n; k++)
 		if (counts[k].nodes > 0)
 			row[(*rows)++] = (struct census_row){
-			    k == n ? CENSUS_NONE : k, counts[k] };
-	sort_names = t;
+			    k == n ? CENSUS_NONE : k, counts[k],
+			    k == n ? NULL : census_name(t, (uint32_t)k) };
 	qsort(row, *rows, sizeof *row, by_nodes_then_name);
 	return row;
 }
@@ -1025,10 +1040,7 @@ int census_finish(const struct census *c, struct census_result *r)
 	r->user_agents = name_rows(&c->user_agents, ua, nu, &r->n_user_agents);
 	r->forks = name_rows(&c->forks, fk, nf, &r->n_forks);
 	r->protocols = protocol_rows(c, r, &r->n_protocols);
-	for (uint32_t s = 0; s < ns; s++)
-		r->sensor_order[s] = s;
-	sort_names = &c->sensors;
-	qsort(r->sensor_order, ns, sizeof *r->sensor_order, by_name);
+	sort_sensors(c, r);
 	count_ips(c, r);
 	if (r->user_agents == NULL || r->forks == NULL ||
 	    r->protocols == NULL || r->ips_by_ids == NULL)

@@ -160,6 +160,8 @@ struct census {
 struct census_row {
 	uint64_t key;                /* name index or value; CENSUS_NONE: none */
 	struct census_counts c;
+	const char *name;            /* a name index's name (in struct
+	                              * census), else NULL */
 };
 
 /* The totals, computed by census_finish. */

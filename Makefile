@@ -154,10 +154,12 @@ $(B)/test/test_%: test/test_%.c $$(test_%_DEPS) $(wildcard *.h test/*.h) $(PROTO
 
 # Every binary runs even after one fails, then the self-test of the
 # result counter `make test` uses (test/count_results.py).
-unit: $(UNIT:%=$(B)/test/test_%)
+unit: $(UNIT:%=$(B)/test/test_%) $(OBJS)
 	@rc=0; for t in $(UNIT); do echo "== unit: $$t"; $(B)/test/test_$$t || rc=1; done; \
 	echo "== unit: count_results"; \
 	/usr/bin/python3 test/interop/run_all.py test test_count_results.py || rc=1; \
+	echo "== unit: statics (no module keeps file-scope mutable state)"; \
+	/usr/bin/python3 test/interop/run_all.py test test_statics.py || rc=1; \
 	exit $$rc
 
 interop: kaspa-sensor

@@ -26,6 +26,7 @@ struct session {
 };
 
 struct announcer {
+	struct json_line line;      /* log_session's */
 	struct announce_config cfg;
 	struct loop *loop;
 	struct ndjson_log *log;
@@ -53,7 +54,7 @@ static void add_candidate(struct announcer *a, const struct ip_key *ip,
 
 static void log_session(struct session *s, const struct client_result *r)
 {
-	static struct json_line j;
+	struct json_line *j = &s->a->line;
 	char ts[JSON_TIMESTAMP_LEN], text[ADDR_TEXT_MAX];
 	char event_id[NDJSON_EVENT_ID_MAX];
 	struct announcer *a = s->a;
@@ -61,24 +62,24 @@ static void log_session(struct session *s, const struct client_result *r)
 	json_timestamp(ts, &s->started);
 	addr_text(&s->ip, s->port, text, sizeof text);
 	ndjson_event_id(a->log, event_id);
-	json_begin(&j);
-	json_str(&j, "ts", ts);
-	json_str(&j, "event_id", event_id);
-	json_str(&j, "sensor_id", a->cfg.sensor_id);
-	json_str(&j, "direction", "announce");
-	json_str(&j, "peer_address", text);
-	json_str(&j, "outcome", r->outcome);
-	json_str(&j, "stage_reached", client_stage_name(r->stage));
+	json_begin(j);
+	json_str(j, "ts", ts);
+	json_str(j, "event_id", event_id);
+	json_str(j, "sensor_id", a->cfg.sensor_id);
+	json_str(j, "direction", "announce");
+	json_str(j, "peer_address", text);
+	json_str(j, "outcome", r->outcome);
+	json_str(j, "stage_reached", client_stage_name(r->stage));
 	if (r->got_version) {
-		json_hex(&j, "peer_id", r->version.id, r->version.id_len);
-		json_str(&j, "user_agent", r->version.user_agent);
-		json_u64(&j, "protocol_version", r->version.protocol_version);
+		json_hex(j, "peer_id", r->version.id, r->version.id_len);
+		json_str(j, "user_agent", r->version.user_agent);
+		json_u64(j, "protocol_version", r->version.protocol_version);
 	}
-	json_u64(&j, "requests_answered", r->requests_answered);
-	json_u64(&j, "pings_answered", r->pings_answered);
-	json_u64(&j, "addresses_received", r->addresses);
-	json_ms(&j, "duration_ms", r->duration_us);
-	if (json_end(&j) != 0 || ndjson_write(a->log, j.buf, j.len) != 0)
+	json_u64(j, "requests_answered", r->requests_answered);
+	json_u64(j, "pings_answered", r->pings_answered);
+	json_u64(j, "addresses_received", r->addresses);
+	json_ms(j, "duration_ms", r->duration_us);
+	if (json_end(j) != 0 || ndjson_write(a->log, j->buf, j->len) != 0)
 		fprintf(stderr, "kaspa-sensor: %s: line dropped: %s\n", __func__,
 		    strerror(errno));
 }
@@ -191,6 +192,7 @@ static void make_client_config(struct announcer *a)
 	bool v4 = addr_is_v4(&c->external);
 
 	memset(cc, 0, sizeof *cc);
+	cc->shared = c->shared;
 	cc->network = c->network;
 	cc->user_agent = c->user_agent;
 	cc->protocol_version = c->protocol_version;

@@ -24,12 +24,15 @@
 #include "dial.h"
 #include "kaspa_pb.h"
 #include "loop.h"
+
+struct conn_shared;
 #include "ndjson.h"
 
 #define ANNOUNCE_CANDIDATES_MAX 2048
 #define ANNOUNCE_ROUND_MAX 64
 
 struct announce_config {
+	struct conn_shared *shared;      /* the process's (conn.h) */
 	struct ip_key external;          /* our public address */
 	uint16_t external_port;
 	const char *peers;               /* "IP:PORT,IP:PORT" to start from */

@@ -302,7 +302,8 @@ static const char *const key_name[K_COUNT] = {
 };
 
 #define KEY_LEN_MAX 32           /* longer member names are not ours */
-#define KEY_SLOTS 128
+#define KEY_SLOTS CENSUS_KEY_SLOTS
+_Static_assert(K_COUNT <= CENSUS_KEYS_MAX, "struct census_keys");
 
 /* A cheap hash of a member name: the line's keys are looked up by it. */
 static uint32_t key_hash(const char *name, size_t len)
@@ -312,27 +313,25 @@ static uint32_t key_hash(const char *name, size_t len)
 	    KEY_SLOTS;
 }
 
-/* Member name -> key, by a small table built on first use. */
-static int key_of(const char *name, size_t len)
+static void keys_build(struct census_keys *t)
 {
-	static int8_t slot[KEY_SLOTS];   /* key + 1, 0 empty */
-	static size_t size[K_COUNT];
-	static bool built;
-
-	if (!built) {
-		for (int k = 0; k < K_COUNT; k++) {
-			size[k] = strlen(key_name[k]);
-			uint32_t i = key_hash(key_name[k], size[k]);
-			while (slot[i] != 0)
-				i = (i + 1) % KEY_SLOTS;
-			slot[i] = (int8_t)(k + 1);
-		}
-		built = true;
+	memset(t, 0, sizeof *t);
+	for (int k = 0; k < K_COUNT; k++) {
+		t->size[k] = strlen(key_name[k]);
+		uint32_t i = key_hash(key_name[k], t->size[k]);
+		while (t->slot[i] != 0)
+			i = (i + 1) % KEY_SLOTS;
+		t->slot[i] = (int8_t)(k + 1);
 	}
-	for (uint32_t i = key_hash(name, len); slot[i] != 0;
+}
+
+/* Member name -> key. */
+static int key_of(const struct census_keys *t, const char *name, size_t len)
+{
+	for (uint32_t i = key_hash(name, len); t->slot[i] != 0;
 	    i = (i + 1) % KEY_SLOTS) {
-		int k = slot[i] - 1;
-		if (size[k] == len && memcmp(key_name[k], name, len) == 0)
+		int k = t->slot[i] - 1;
+		if (t->size[k] == len && memcmp(key_name[k], name, len) == 0)
 			return k;
 	}
 	return -1;
@@ -348,7 +347,8 @@ struct line {
 };
 
 /* The whole line must be one JSON object. */
-static int read_members(struct line *ln, const char *p, size_t n)
+static int read_members(const struct census_keys *keys, struct line *ln,
+    const char *p, size_t n)
 {
 	struct jsonr_iter it;
 	char key[KEY_LEN_MAX];
@@ -362,7 +362,7 @@ static int read_members(struct line *ln, const char *p, size_t n)
 	if (jsonr_iter_begin(&it, p, n, 0) != 0 || it.close != '}')
 		return -1;
 	while ((r = jsonr_iter_next(&it, p, n, key, sizeof key, &v)) == 1) {
-		int k = key_of(key, it.key_len);
+		int k = key_of(keys, key, it.key_len);
 		long end = jsonr_skip(p, n, v);
 		if (end < 0)
 			return -1;
@@ -686,7 +686,7 @@ static enum use use_line(struct census *c, const struct line *ln,
 
 void census_line(struct census *c, const char *p, size_t n)
 {
-	static struct line ln;
+	struct line ln;
 	struct census_lines *l = &c->lines;
 	enum kind kind = KIND_OTHER;
 	enum use u = BAD;
@@ -694,7 +694,7 @@ void census_line(struct census *c, const char *p, size_t n)
 	l->read++;
 	if (n > 0 && p[n - 1] == '\n')
 		n--;
-	if (n <= CENSUS_LINE_MAX && read_members(&ln, p, n) == 0)
+	if (n <= CENSUS_LINE_MAX && read_members(&c->keys, &ln, p, n) == 0)
 		u = use_line(c, &ln, kind = kind_of(&ln));
 	switch (u) {
 	case USED:
@@ -714,11 +714,13 @@ void census_line(struct census *c, const char *p, size_t n)
 
 int census_file(struct census *c, FILE *f)
 {
-	static char buf[READ_BUF];
+	char *buf = malloc(READ_BUF);
 	size_t have = 0, got;
 	bool skipping = false;     /* inside a line longer than the max */
 
-	while ((got = fread(buf + have, 1, sizeof buf - have, f)) > 0) {
+	if (buf == NULL)
+		return -1;
+	while ((got = fread(buf + have, 1, READ_BUF - have, f)) > 0) {
 		size_t start = 0;
 		const char *nl;
 		have += got;
@@ -740,6 +742,7 @@ int census_file(struct census *c, FILE *f)
 	}
 	if (have > 0 && !skipping)
 		census_line(c, buf, have);   /* the last line has no '\n' */
+	free(buf);
 	return ferror(f) ? -1 : 0;
 }
 
@@ -751,6 +754,7 @@ int census_init(struct census *c, const char *network, int64_t since_ms,
 	c->since_ms = since_ms;
 	c->until_ms = until_ms;
 	c->first_ms = c->last_ms = CENSUS_NO_TIME;
+	keys_build(&c->keys);
 	c->inbound_first_ms = c->inbound_last_ms = CENSUS_NO_TIME;
 	if (getrandom(&c->seed, sizeof c->seed, 0) != (ssize_t)sizeof c->seed)
 		c->seed = 0x9e3779b97f4a7c15ULL;   /* still correct, just known */
@@ -813,8 +817,6 @@ static void count(struct census_counts *c, enum census_class k)
 	c->nodes++;
 }
 
-static const struct census_names *sort_names;   /* for the comparators */
-
 static int by_nodes_then_name(const void *a, const void *b)
 {
 	const struct census_row *x = a, *y = b;
@@ -824,14 +826,31 @@ static int by_nodes_then_name(const void *a, const void *b)
 		return 0;
 	if (x->key == CENSUS_NONE || y->key == CENSUS_NONE)
 		return x->key == CENSUS_NONE ? 1 : -1;
-	return strcmp(census_name(sort_names, (uint32_t)x->key),
-	    census_name(sort_names, (uint32_t)y->key));
+	return strcmp(x->name, y->name);
 }
+
+/* A sensor index with its name, to sort by (qsort has no context). */
+struct named_sensor {
+	const char *name;
+	uint32_t index;
+};
 
 static int by_name(const void *a, const void *b)
 {
-	return strcmp(census_name(sort_names, *(const uint32_t *)a),
-	    census_name(sort_names, *(const uint32_t *)b));
+	const struct named_sensor *x = a, *y = b;
+	return strcmp(x->name, y->name);
+}
+
+static void sort_sensors(const struct census *c, struct census_result *r)
+{
+	struct named_sensor t[CENSUS_SENSORS_MAX];
+	uint32_t ns = c->sensors.n;
+
+	for (uint32_t s = 0; s < ns; s++)
+		t[s] = (struct named_sensor){ census_name(&c->sensors, s), s };
+	qsort(t, ns, sizeof *t, by_name);
+	for (uint32_t s = 0; s < ns; s++)
+		r->sensor_order[s] = t[s].index;
 }
 
 static int by_key(const void *a, const void *b)
@@ -853,8 +872,8 @@ static struct census_row *name_rows(const struct census_names *t,
 	for (size_t k = 0; k <= n; k++)
 		if (counts[k].nodes > 0)
 			row[(*rows)++] = (struct census_row){
-			    k == n ? CENSUS_NONE : k, counts[k] };
-	sort_names = t;
+			    k == n ? CENSUS_NONE : k, counts[k],
+			    k == n ? NULL : census_name(t, (uint32_t)k) };
 	qsort(row, *rows, sizeof *row, by_nodes_then_name);
 	return row;
 }
@@ -1021,10 +1040,7 @@ int census_finish(const struct census *c, struct census_result *r)
 	r->user_agents = name_rows(&c->user_agents, ua, nu, &r->n_user_agents);
 	r->forks = name_rows(&c->forks, fk, nf, &r->n_forks);
 	r->protocols = protocol_rows(c, r, &r->n_protocols);
-	for (uint32_t s = 0; s < ns; s++)
-		r->sensor_order[s] = s;
-	sort_names = &c->sensors;
-	qsort(r->sensor_order, ns, sizeof *r->sensor_order, by_name);
+	sort_sensors(c, r);
 	count_ips(c, r);
 	if (r->user_agents == NULL || r->forks == NULL ||
 	    r->protocols == NULL || r->ips_by_ids == NULL)

@@ -36,6 +36,8 @@
 #include <stdint.h>
 #include <stdio.h>
 
+struct json_line;
+
 #define CENSUS_LINE_MAX 65536
 #define CENSUS_ID_LEN 16
 #define CENSUS_NODES_MAX (1u << 20)     /* distinct ids */
@@ -120,7 +122,16 @@ struct census_lines {
 	                              * came after CENSUS_SENSORS_MAX others */
 };
 
+/* The member names a line is read for, by hash (census.c). */
+#define CENSUS_KEYS_MAX 32
+#define CENSUS_KEY_SLOTS 128
+struct census_keys {
+	int8_t slot[CENSUS_KEY_SLOTS];   /* key + 1, 0 empty */
+	size_t size[CENSUS_KEYS_MAX];    /* each name's length */
+};
+
 struct census {
+	struct census_keys keys;     /* built by census_init */
 	/* options */
 	char network[65];
 	int64_t since_ms, until_ms;  /* CENSUS_NO_TIME: open */
@@ -149,6 +160,8 @@ struct census {
 struct census_row {
 	uint64_t key;                /* name index or value; CENSUS_NONE: none */
 	struct census_counts c;
+	const char *name;            /* a name index's name (in struct
+	                              * census), else NULL */
 };
 
 /* The totals, computed by census_finish. */
@@ -181,7 +194,7 @@ void census_free(struct census *c);
 
 /* One line, with or without its '\n'. */
 void census_line(struct census *c, const char *line, size_t len);
-/* Every line of f.  -1 on a read error (errno set). */
+/* Every line of f.  -1 on a read error or out of memory (errno set). */
 int census_file(struct census *c, FILE *f);
 
 /* -1 if out of memory. */
@@ -206,8 +219,10 @@ void census_darroch(const uint64_t *n, unsigned k, uint64_t seen,
 
 void census_print_table(const struct census *c, const struct census_result *r,
     FILE *f);
+/* line: scratch for one JSON object at a time (16 KB: keep it off the
+ * stack). */
 void census_print_json(const struct census *c, const struct census_result *r,
-    FILE *f);
+    struct json_line *line, FILE *f);
 
 /* argv[0] is "census".  Returns the process exit status. */
 int census_main(int argc, char **argv);

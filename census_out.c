@@ -88,14 +88,13 @@ static void json_counts(struct json_line *j, const struct census_counts *c)
 		json_u64(j, census_class_name((enum census_class)k), c->n[k]);
 }
 
-static void counts_object(FILE *f, const char *key,
+static void counts_object(FILE *f, struct json_line *j, const char *key,
     const struct census_counts *c)
 {
-	static struct json_line j;
-	json_begin(&j);
-	json_counts(&j, c);
+	json_begin(j);
+	json_counts(j, c);
 	fprintf(f, "\"%s\":", key);
-	put_object(f, &j, "");
+	put_object(f, j, "");
 }
 
 static void json_time_or_null(struct json_line *j, const char *key,
@@ -110,10 +109,9 @@ static void json_time_or_null(struct json_line *j, const char *key,
 	json_str(j, key, t);
 }
 
-static void json_head(const struct census *c, const struct census_result *r,
-    FILE *f)
+static void json_head(const struct census *c,
+    const struct census_result *r, struct json_line *j, FILE *f)
 {
-	static struct json_line j;
 	const struct census_lines *l = &c->lines;
 	const uint64_t *line_counts[] = { &l->read, &l->used, &l->inbound,
 	    &l->crawl_peer, &l->crawl_start, &l->bad, &l->other_kind,
@@ -124,24 +122,24 @@ static void json_head(const struct census *c, const struct census_result *r,
 	    "outside_window", "no_id", "other_network", "crawl_unknown",
 	    "sensor_over_cap" };
 
-	json_begin(&j);
-	json_str(&j, "network", c->network);
-	json_str(&j, "node_identity", identity);
-	json_bool(&j, "exact", r->exact);
+	json_begin(j);
+	json_str(j, "network", c->network);
+	json_str(j, "node_identity", identity);
+	json_bool(j, "exact", r->exact);
 	fprintf(f, "{");
-	put_built(f, &j, "", true);
+	put_built(f, j, "", true);
 	fprintf(f, ",\"window\":");
-	json_begin(&j);
-	json_time_or_null(&j, "since", c->since_ms);
-	json_time_or_null(&j, "until", c->until_ms);
-	json_time_or_null(&j, "first", c->first_ms);
-	json_time_or_null(&j, "last", c->last_ms);
-	put_object(f, &j, "");
+	json_begin(j);
+	json_time_or_null(j, "since", c->since_ms);
+	json_time_or_null(j, "until", c->until_ms);
+	json_time_or_null(j, "first", c->first_ms);
+	json_time_or_null(j, "last", c->last_ms);
+	put_object(f, j, "");
 	fprintf(f, ",\"lines\":");
-	json_begin(&j);
+	json_begin(j);
 	for (size_t i = 0; i < sizeof line_names / sizeof *line_names; i++)
-		json_u64(&j, line_names[i], *line_counts[i]);
-	put_object(f, &j, "");
+		json_u64(j, line_names[i], *line_counts[i]);
+	put_object(f, j, "");
 	fprintf(f, ",\"caps\":{\"nodes\":%u,\"ips\":%u,\"ip_id_pairs\":%u,"
 	    "\"sensors\":%u,\"names\":%u,\"nodes_refused\":%llu}",
 	    CENSUS_NODES_MAX, CENSUS_IPS_MAX, CENSUS_PAIRS_MAX,
@@ -150,13 +148,13 @@ static void json_head(const struct census *c, const struct census_result *r,
 }
 
 static void json_classes(const struct census *c,
-    const struct census_result *r, FILE *f)
+    const struct census_result *r, struct json_line *j, FILE *f)
 {
 	char hex[2 * CENSUS_ID_LEN + 1];
 	const char *sep = "";
 
 	fprintf(f, ",");
-	counts_object(f, "nodes", &r->all);
+	counts_object(f, j, "nodes", &r->all);
 	fprintf(f, ",\"shares\":{");
 	for (int k = 0; k < CENSUS_CLASSES; k++)
 		fprintf(f, "%s\"%s\":%.6f", k ? "," : "",
@@ -184,80 +182,77 @@ static void json_classes(const struct census *c,
 }
 
 /* A breakdown: one object per row, its name under `key`. */
-static void json_rows(FILE *f, const char *key, const struct census_names *t,
-    const struct census_row *row, size_t n)
+static void json_rows(FILE *f, struct json_line *j, const char *key,
+    const struct census_names *t, const struct census_row *row, size_t n)
 {
-	static struct json_line j;
 
 	for (size_t i = 0; i < n; i++) {
-		json_begin(&j);
+		json_begin(j);
 		if (row[i].key == CENSUS_NONE)
-			json_null(&j, key);
+			json_null(j, key);
 		else if (t == NULL)
-			json_u64(&j, key, row[i].key);
+			json_u64(j, key, row[i].key);
 		else
-			json_str(&j, key, census_name(t, (uint32_t)row[i].key));
-		json_counts(&j, &row[i].c);
-		put_object(f, &j, i ? "," : "");
+			json_str(j, key, census_name(t, (uint32_t)row[i].key));
+		json_counts(j, &row[i].c);
+		put_object(f, j, i ? "," : "");
 	}
 }
 
 static void json_breakdowns(const struct census *c,
-    const struct census_result *r, FILE *f)
+    const struct census_result *r, struct json_line *j, FILE *f)
 {
-	static struct json_line j;
 	const char *sep = "";
 
 	fprintf(f, ",\"user_agents\":[");
-	json_rows(f, "user_agent", &c->user_agents, r->user_agents,
+	json_rows(f, j, "user_agent", &c->user_agents, r->user_agents,
 	    r->n_user_agents);
 	fprintf(f, "],\"protocol_versions\":[");
-	json_rows(f, "protocol_version", NULL, r->protocols, r->n_protocols);
+	json_rows(f, j, "protocol_version", NULL, r->protocols, r->n_protocols);
 	fprintf(f, "],\"services\":{\"bits\":[");
 	for (int b = 0; b < 64; b++) {
 		if (r->service_bit[b].nodes == 0)
 			continue;
-		json_begin(&j);
-		json_u64(&j, "bit", (uint64_t)b);
-		json_counts(&j, &r->service_bit[b]);
-		put_object(f, &j, sep);
+		json_begin(j);
+		json_u64(j, "bit", (uint64_t)b);
+		json_counts(j, &r->service_bit[b]);
+		put_object(f, j, sep);
 		sep = ",";
 	}
 	fprintf(f, "],");
-	counts_object(f, "none", &r->services_none);
+	counts_object(f, j, "none", &r->services_none);
 	fprintf(f, ",");
-	counts_object(f, "unknown", &r->services_unknown);
+	counts_object(f, j, "unknown", &r->services_unknown);
 	fprintf(f, "},\"forks\":{");
-	counts_object(f, "all", &r->forks_all);
+	counts_object(f, j, "all", &r->forks_all);
 	fprintf(f, ",\"signatures\":[");
-	json_rows(f, "fields", &c->forks, r->forks, r->n_forks);
+	json_rows(f, j, "fields", &c->forks, r->forks, r->n_forks);
 	fprintf(f, "]}");
 }
 
 static void json_sensors(const struct census *c,
-    const struct census_result *r, FILE *f)
+    const struct census_result *r, struct json_line *j, FILE *f)
 {
-	static struct json_line j;
 	uint32_t ns = c->sensors.n;
 	const char *sep = "";
 
 	fprintf(f, ",\"sensors\":[");
 	for (uint32_t i = 0; i < ns; i++) {
 		uint32_t s = r->sensor_order[i];
-		json_begin(&j);
-		json_str(&j, "sensor_id", census_name(&c->sensors, s));
-		json_counts(&j, &r->per_sensor[s]);
-		put_object(f, &j, i ? "," : "");
+		json_begin(j);
+		json_str(j, "sensor_id", census_name(&c->sensors, s));
+		json_counts(j, &r->per_sensor[s]);
+		put_object(f, j, i ? "," : "");
 	}
 	fprintf(f, "],\"private_overlap\":[");
 	for (uint32_t i = 0; i < ns; i++)
 		for (uint32_t k = i + 1; k < ns; k++) {
 			uint32_t a = r->sensor_order[i], b = r->sensor_order[k];
-			json_begin(&j);
-			json_str(&j, "a", census_name(&c->sensors, a));
-			json_str(&j, "b", census_name(&c->sensors, b));
-			json_u64(&j, "both", overlap_of(c, r, a, b));
-			put_object(f, &j, sep);
+			json_begin(j);
+			json_str(j, "a", census_name(&c->sensors, a));
+			json_str(j, "b", census_name(&c->sensors, b));
+			json_u64(j, "both", overlap_of(c, r, a, b));
+			put_object(f, j, sep);
 			sep = ",";
 		}
 	fprintf(f, "],\"crawl\":{\"crawls\":%llu,\"reached\":%llu,"
@@ -268,26 +263,25 @@ static void json_sensors(const struct census *c,
 }
 
 static void json_estimate(const struct census *c,
-    const struct census_result *r, FILE *f)
+    const struct census_result *r, struct json_line *j, FILE *f)
 {
-	static struct json_line j;
 	const struct census_estimate *e = &r->est;
 	const char *m = method_name(e->method);
 
 	fprintf(f, ",\"estimate\":");
-	json_begin(&j);
-	json_str(&j, "population", "private node ids");
-	json_str(&j, "samples", sample_kind[e->halves]);
-	json_str(&j, "method", m);
-	json_u64(&j, "k", e->k);
-	json_u64(&j, "seen", e->seen);
-	json_u64(&j, "recaptures", e->recaptures);
-	json_time_or_null(&j, "halves_meet", e->halves ? r->mid_ms :
+	json_begin(j);
+	json_str(j, "population", "private node ids");
+	json_str(j, "samples", sample_kind[e->halves]);
+	json_str(j, "method", m);
+	json_u64(j, "k", e->k);
+	json_u64(j, "seen", e->seen);
+	json_u64(j, "recaptures", e->recaptures);
+	json_time_or_null(j, "halves_meet", e->halves ? r->mid_ms :
 	    CENSUS_NO_TIME);
-	json_str(&j, "why_none", m ? NULL : e->why_none);
-	json_str(&j, "assumptions", assumptions);
+	json_str(j, "why_none", m ? NULL : e->why_none);
+	json_str(j, "assumptions", assumptions);
 	fprintf(f, "{");
-	put_built(f, &j, "", true);
+	put_built(f, j, "", true);
 	if (m)
 		fprintf(f, ",\"estimate\":%.2f,\"se\":%.2f,\"ci95\":[%.2f,%.2f]",
 		    e->n_hat, e->se, e->lo, e->hi);
@@ -296,22 +290,22 @@ static void json_estimate(const struct census *c,
 	fprintf(f, ",\"sample_sizes\":[");
 	for (unsigned i = 0; i < e->k; i++) {
 		unsigned s = sample_at(r, i);
-		json_begin(&j);
-		json_str(&j, "sample", sample_name(c, r, s));
-		json_u64(&j, "private", r->sample[s]);
-		put_object(f, &j, i ? "," : "");
+		json_begin(j);
+		json_str(j, "sample", sample_name(c, r, s));
+		json_u64(j, "private", r->sample[s]);
+		put_object(f, j, i ? "," : "");
 	}
 	fprintf(f, "]}");
 }
 
 void census_print_json(const struct census *c, const struct census_result *r,
-    FILE *f)
+    struct json_line *j, FILE *f)
 {
-	json_head(c, r, f);
-	json_classes(c, r, f);
-	json_breakdowns(c, r, f);
-	json_sensors(c, r, f);
-	json_estimate(c, r, f);
+	json_head(c, r, j, f);
+	json_classes(c, r, j, f);
+	json_breakdowns(c, r, j, f);
+	json_sensors(c, r, j, f);
+	json_estimate(c, r, j, f);
 	fprintf(f, "}\n");
 }
 
@@ -584,8 +578,10 @@ static int read_files(struct census *c, char **files, int n)
 
 int census_main(int argc, char **argv)
 {
+	/* The subcommand's context: static, too big for the stack. */
 	static struct census c;
 	static struct census_result r;
+	static struct json_line line;   /* census_print_json's */
 	int64_t since = CENSUS_NO_TIME, until = CENSUS_NO_TIME;
 	const char *network = DEFAULT_NETWORK;
 	char **files = calloc((size_t)argc, sizeof *files);
@@ -634,7 +630,7 @@ int census_main(int argc, char **argv)
 	}
 	if (rc == 0) {
 		if (json)
-			census_print_json(&c, &r, stdout);
+			census_print_json(&c, &r, &line, stdout);
 		else
 			census_print_table(&c, &r, stdout);
 		census_result_free(&r);

@@ -158,7 +158,7 @@ static int cb_message(void *ctx, const uint8_t *msg, size_t len,
 
 	if (c->state == CLIENT_DRAIN)
 		return 0;
-	m = conn_decode(msg, len, &err);
+	m = conn_decode(&c->conn, msg, len, &err);
 	unsigned ev = m != NULL ? hs_on_message(&c->hs, m, now_ms()) :
 	    hs_on_bad_message(&c->hs);
 	return conn_verdict(engine_step(c, ev, m), ev);
@@ -184,7 +184,8 @@ static void on_connected(struct client *c)
 {
 	reach(c, CLIENT_STAGE_TCP);
 	c->r.connect_us = now_us() - c->started_us;
-	h2_init(&c->conn.h2, H2_CLIENT, &h2_cb, c);
+	h2_init(&c->conn.h2, &c->conn.shared->h2, H2_CLIENT, &h2_cb,
+	    c);
 	c->state = CLIENT_HANDSHAKE;
 	hs_init(&c->hs, &c->hs_cfg, now_ms());
 	if (h2_open_call(&c->conn.h2, c->authority, P2P_PATH, true) != 0 ||
@@ -310,6 +311,7 @@ struct client *client_start(struct loop *l, const struct client_config *cfg,
 	if (c == NULL)
 		return NULL;
 	memset(c, 0, sizeof *c);
+	c->conn.shared = cfg->shared;
 	c->conn.loop = l;
 	c->cfg = *cfg;
 	c->cb = *cb;

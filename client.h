@@ -31,6 +31,8 @@
 #include "kaspa_pb.h"
 #include "loop.h"
 
+struct conn_shared;
+
 #define CLIENT_ANSWER_MAX 16    /* addresses we hand out when asked */
 
 /* How far the session got (never goes back). */
@@ -44,6 +46,7 @@ enum client_stage {
 };
 
 struct client_config {
+	struct conn_shared *shared;     /* the process's (conn.h) */
 	const char *network;
 	const char *user_agent;
 	uint32_t protocol_version;

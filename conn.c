@@ -35,7 +35,10 @@ static const char *const outcome_names[][2] = {
 
 _Static_assert(HS_ACCEPT == 0 && HS_DIAL == 1, "the columns above");
 
-static struct kaspa_msg rx_msg, tx_msg;
+void conn_shared_init(struct conn_shared *w)
+{
+	h2_ctx_init(&w->h2);
+}
 
 const char *conn_outcome_name(const struct hs *h)
 {
@@ -55,8 +58,8 @@ uint16_t conn_local_port(const struct conn *c)
 
 ssize_t conn_read(struct conn *c, const uint8_t **data)
 {
-	static uint8_t buf[16384];
-	ssize_t n = read(c->fd, buf, sizeof buf);
+	uint8_t *buf = c->shared->read_buf;
+	ssize_t n = read(c->fd, buf, sizeof c->shared->read_buf);
 
 	if (n < 0 && (errno == EAGAIN || errno == EINTR))
 		return 0;
@@ -95,22 +98,26 @@ size_t conn_flush(struct conn *c, bool draining)
 	return written;
 }
 
-const struct kaspa_msg *conn_decode(const uint8_t *msg, size_t len,
-    const char **err)
+const struct kaspa_msg *conn_decode(struct conn *c, const uint8_t *msg,
+    size_t len, const char **err)
 {
-	return kaspa_decode(msg, len, &rx_msg, err) == 0 ? &rx_msg : NULL;
+	struct conn_shared *w = c->shared;
+
+	return kaspa_decode(&w->pb, msg, len, &w->rx, err) == 0 ? &w->rx : NULL;
 }
 
 int conn_send_outputs(struct conn *c, struct hs *h)
 {
-	static uint8_t buf[2048];
+	struct conn_shared *w = c->shared;
 	struct timespec wall;
 
 	clock_gettime(CLOCK_REALTIME, &wall);
 	while (hs_next_output(h, (int64_t)wall.tv_sec * 1000 +
-	    wall.tv_nsec / 1000000, &tx_msg)) {
-		int n = kaspa_encode(&tx_msg, buf, sizeof buf);
-		if (n < 0 || h2_send_message(&c->h2, buf, (size_t)n) != 0)
+	    wall.tv_nsec / 1000000, &w->tx)) {
+		int n = kaspa_encode(&w->pb, &w->tx, w->send_buf,
+		    sizeof w->send_buf);
+		if (n < 0 ||
+		    h2_send_message(&c->h2, w->send_buf, (size_t)n) != 0)
 			return -1;
 	}
 	return 0;

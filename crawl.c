@@ -12,6 +12,7 @@
 #include <time.h>
 
 #include "client.h"
+#include "conn.h"
 #include "decimal.h"
 #include "dial.h"
 #include "dns.h"
@@ -106,6 +107,7 @@ struct crawl {
 	struct loop loop;
 	struct ndjson_log log;
 	struct client_config ccfg;
+	struct conn_shared shared;      /* every session's buffers (conn.h) */
 	struct dial_proxy proxy;
 	struct seeder_query seeder[SEEDERS_MAX];
 	unsigned resolving;        /* seeder queries still out */
@@ -123,6 +125,12 @@ struct crawl {
 	int timer_slot;
 	bool stopping;
 	struct target *current;    /* whose reply is being read */
+	/* Scratch of the line writers and the Addresses handler, used by
+	 * one at a time (~120 KB: struct crawl is static in crawl_main). */
+	struct json_line line;
+	char reply_texts[KASPA_ADDR_MAX][ADDR_TEXT_MAX];
+	const char *reply_ptrs[CRAWL_ADDRS_PER_LINE];
+	char reply_addrs[CRAWL_ADDRS_PER_LINE * (ADDR_TEXT_MAX + 3) + 3];
 };
 
 /* ---- frontier ---- */
@@ -235,81 +243,81 @@ static void watch_array(const struct watch *w, unsigned n, char *out,
 
 static void log_start(struct crawl *cr)
 {
-	static struct json_line j;
+	struct json_line *j = &cr->line;
 	char list[CRAWL_SEEDS_MAX * (ADDR_TEXT_MAX + 3) + 3];
 
-	line_head(cr, &j, "crawl_start");
-	json_str(&j, "network", cr->o.network);
+	line_head(cr, j, "crawl_start");
+	json_str(j, "network", cr->o.network);
 	watch_array(cr->o.seeds, cr->o.n_seeds, list, sizeof list);
-	json_raw(&j, "seeds", list);
+	json_raw(j, "seeds", list);
 	watch_array(cr->o.watch, cr->o.n_watch, list, sizeof list);
-	json_raw(&j, "watch", list);
-	json_u64(&j, "requests", cr->o.requests);
-	write_line(cr, &j);
+	json_raw(j, "watch", list);
+	json_u64(j, "requests", cr->o.requests);
+	write_line(cr, j);
 }
 
 static void log_end(struct crawl *cr)
 {
-	static struct json_line j;
+	struct json_line *j = &cr->line;
 
-	line_head(cr, &j, "crawl_end");
-	json_u64(&j, "visited", cr->visited);
-	json_u64(&j, "reachable", cr->reachable);
-	json_u64(&j, "replies", cr->replies);
-	json_u64(&j, "frontier", cr->n);
-	json_u64(&j, "dropped", cr->dropped);
-	json_ms(&j, "duration_ms", now_us() - cr->started_us);
-	write_line(cr, &j);
+	line_head(cr, j, "crawl_end");
+	json_u64(j, "visited", cr->visited);
+	json_u64(j, "reachable", cr->reachable);
+	json_u64(j, "replies", cr->replies);
+	json_u64(j, "frontier", cr->n);
+	json_u64(j, "dropped", cr->dropped);
+	json_ms(j, "duration_ms", now_us() - cr->started_us);
+	write_line(cr, j);
 }
 
 static void log_peer(struct crawl *cr, const struct target *t,
     const struct client_result *r)
 {
-	static struct json_line j;
+	struct json_line *j = &cr->line;
 	char text[ADDR_TEXT_MAX];
 	const struct kaspa_version *v = &r->version;
 	struct ip_key adv;
 
-	line_head(cr, &j, "peer");
+	line_head(cr, j, "peer");
 	addr_text(&t->ip, t->port, text, sizeof text);
-	json_str(&j, "address", text);
-	json_u64(&j, "depth", t->depth);
-	json_bool(&j, "reachable", r->stage >= CLIENT_STAGE_READY);
-	json_str(&j, "reason", r->outcome);
+	json_str(j, "address", text);
+	json_u64(j, "depth", t->depth);
+	json_bool(j, "reachable", r->stage >= CLIENT_STAGE_READY);
+	json_str(j, "reason", r->outcome);
 	if (r->dial_detail != NULL)      /* e.g. socks5_auth_failed */
-		json_str(&j, "dial_detail", r->dial_detail);
-	json_str(&j, "stage", client_stage_name(r->stage));
+		json_str(j, "dial_detail", r->dial_detail);
+	json_str(j, "stage", client_stage_name(r->stage));
 	if (r->got_version) {
-		json_hex(&j, "peer_id", v->id, v->id_len);
-		json_str(&j, "user_agent", v->user_agent);
-		json_u64(&j, "protocol_version", v->protocol_version);
+		json_hex(j, "peer_id", v->id, v->id_len);
+		json_str(j, "user_agent", v->user_agent);
+		json_u64(j, "protocol_version", v->protocol_version);
 	} else {
-		json_null(&j, "peer_id");
-		json_null(&j, "user_agent");
-		json_null(&j, "protocol_version");
+		json_null(j, "peer_id");
+		json_null(j, "user_agent");
+		json_null(j, "protocol_version");
 	}
 	if (r->got_version && v->has_address &&
 	    addr_from_bytes(&adv, v->address.ip, v->address.ip_len) == 0) {
 		addr_text(&adv, v->address.port, text, sizeof text);
-		json_str(&j, "advertised_address", text);
+		json_str(j, "advertised_address", text);
 	} else {
-		json_null(&j, "advertised_address");
+		json_null(j, "advertised_address");
 	}
-	json_str(&j, "reject_reason", r->reject_reason[0] ?
+	json_str(j, "reject_reason", r->reject_reason[0] ?
 	    r->reject_reason : NULL);
-	json_u64(&j, "replies", r->replies);
-	json_u64(&j, "addresses", r->addresses);
-	json_u64(&j, "new_addresses", t->new_addresses);
+	json_u64(j, "replies", r->replies);
+	json_u64(j, "addresses", r->addresses);
+	json_u64(j, "new_addresses", t->new_addresses);
 	if (r->connect_us >= 0)
-		json_ms(&j, "connect_ms", r->connect_us);
+		json_ms(j, "connect_ms", r->connect_us);
 	else
-		json_null(&j, "connect_ms");
+		json_null(j, "connect_ms");
 	if (r->handshake_us >= 0)
-		json_ms(&j, "handshake_ms", r->handshake_us);
+		json_ms(j, "handshake_ms", r->handshake_us);
 	else
-		json_null(&j, "handshake_ms");
-	json_ms(&j, "duration_ms", r->duration_us);
-	write_line(cr, &j);
+		json_null(j, "handshake_ms");
+	json_ms(j, "duration_ms", r->duration_us);
+	write_line(cr, j);
 }
 
 /* One reply: the header line (count, watched) and, when asked, the
@@ -317,8 +325,7 @@ static void log_peer(struct crawl *cr, const struct target *t,
 static void log_reply(struct crawl *cr, const struct target *t, unsigned seq,
     const char (*texts)[ADDR_TEXT_MAX], size_t n, const bool *watched)
 {
-	static struct json_line j;
-	static const char *ptrs[CRAWL_ADDRS_PER_LINE];
+	struct json_line *j = &cr->line;
 	char from[ADDR_TEXT_MAX];
 	char list[CRAWL_WATCH_MAX * (ADDR_TEXT_MAX + 3) + 3];
 	const char *hits[CRAWL_WATCH_MAX];
@@ -331,27 +338,27 @@ static void log_reply(struct crawl *cr, const struct target *t, unsigned seq,
 			hits[n_hits++] = cr->o.watch[w].text;
 	addr_text(&t->ip, t->port, from, sizeof from);
 	for (size_t part = 0; part == 0 || part < parts; part++) {
-		line_head(cr, &j, "addresses");
-		json_str(&j, "from", from);
-		json_u64(&j, "seq", seq);
+		line_head(cr, j, "addresses");
+		json_str(j, "from", from);
+		json_u64(j, "seq", seq);
 		if (part == 0) {
-			json_u64(&j, "count", n);
+			json_u64(j, "count", n);
 			text_array(list, sizeof list, hits, n_hits);
-			json_raw(&j, "watched", list);
+			json_raw(j, "watched", list);
 		}
 		if (parts > 0) {
-			static char addrs[CRAWL_ADDRS_PER_LINE * (ADDR_TEXT_MAX + 3) + 3];
 			size_t first = part * CRAWL_ADDRS_PER_LINE;
 			size_t k = n - first < CRAWL_ADDRS_PER_LINE ? n - first :
 			    CRAWL_ADDRS_PER_LINE;
 			for (size_t i = 0; i < k; i++)
-				ptrs[i] = texts[first + i];
-			text_array(addrs, sizeof addrs, ptrs, k);
-			json_u64(&j, "part", part);
-			json_u64(&j, "parts", parts);
-			json_raw(&j, "addresses", addrs);
+				cr->reply_ptrs[i] = texts[first + i];
+			text_array(cr->reply_addrs, sizeof cr->reply_addrs,
+			    cr->reply_ptrs, k);
+			json_u64(j, "part", part);
+			json_u64(j, "parts", parts);
+			json_raw(j, "addresses", cr->reply_addrs);
 		}
-		write_line(cr, &j);
+		write_line(cr, j);
 	}
 }
 
@@ -361,9 +368,9 @@ static void pump(struct crawl *cr);
 
 static void on_addresses(void *ctx, const struct kaspa_msg *m)
 {
-	static char texts[KASPA_ADDR_MAX][ADDR_TEXT_MAX];
 	struct target *t = ctx;
 	struct crawl *cr = t->cr;
+	char (*texts)[ADDR_TEXT_MAX] = cr->reply_texts;
 	bool watched[CRAWL_WATCH_MAX] = { false };
 	size_t n = 0;
 
@@ -472,7 +479,7 @@ static void pump(struct crawl *cr)
 static void log_seeder(struct crawl *cr, const char *name, const char *result,
     const struct dns_addrs *a)
 {
-	static struct json_line j;
+	struct json_line *j = &cr->line;
 	char texts[DNS_ADDRS_MAX][ADDR_TEXT_MAX];
 	const char *list[DNS_ADDRS_MAX];
 	char out[DNS_ADDRS_MAX * (ADDR_TEXT_MAX + 3) + 3];
@@ -488,11 +495,11 @@ static void log_seeder(struct crawl *cr, const char *name, const char *result,
 		frontier_add(cr, &ip, port, 0);
 	}
 	text_array(out, sizeof out, list, n);
-	line_head(cr, &j, "seeder");
-	json_str(&j, "name", name);
-	json_str(&j, "result", result);
-	json_raw(&j, "addresses", out);
-	write_line(cr, &j);
+	line_head(cr, j, "seeder");
+	json_str(j, "name", name);
+	json_str(j, "result", result);
+	json_raw(j, "addresses", out);
+	write_line(cr, j);
 }
 
 static void seeder_done(struct seeder_query *s, const char *result)
@@ -765,6 +772,7 @@ static void make_client_config(struct crawl *cr)
 	struct client_config *c = &cr->ccfg;
 
 	memset(c, 0, sizeof *c);
+	c->shared = &cr->shared;
 	c->network = cr->o.network;
 	c->user_agent = cr->o.user_agent;
 	c->protocol_version = (uint32_t)cr->o.protocol_version;
@@ -781,6 +789,7 @@ static int crawl_init(struct crawl *cr)
 	uint8_t rnd[8];
 	uint32_t cap = 16;
 
+	conn_shared_init(&cr->shared);
 	if (getrandom(cr->ccfg.node_id, KASPA_ID_LEN, 0) != KASPA_ID_LEN ||
 	    getrandom(rnd, sizeof rnd, 0) != (ssize_t)sizeof rnd)
 		return -1;

@@ -47,6 +47,8 @@ struct log_file {
 
 struct exporter {
 	struct export_config cfg;
+	char error_text[160];                /* xport_error's */
+	char discard[4096];                  /* reply bytes past RESP_MAX */
 	char cursor_path[NDJSON_PATH_MAX];
 	char dead_path[NDJSON_PATH_MAX];
 	char why_path[NDJSON_PATH_MAX];      /* dead_path + ".why" */
@@ -753,13 +755,13 @@ static short xport_events(const struct exporter *e)
 }
 
 /* Why the transport failed, without secrets. */
-static const char *xport_error(const struct exporter *e)
+static const char *xport_error(struct exporter *e)
 {
 	if (e->req_url->tls && tls_error(e->tls) != 0) {
-		static char text[160];
-		snprintf(text, sizeof text, "tls: %s (BearSSL error %d)",
-		    tls_error_text(e->tls), tls_error(e->tls));
-		return text;
+		snprintf(e->error_text, sizeof e->error_text,
+		    "tls: %s (BearSSL error %d)", tls_error_text(e->tls),
+		    tls_error(e->tls));
+		return e->error_text;
 	}
 	return strerror(errno);
 }
@@ -874,11 +876,9 @@ static bool send_request(struct exporter *e)
 /* Reads what arrived; false once the exchange is over. */
 static bool read_response(struct exporter *e)
 {
-	static char discard[4096];
-
 	for (;;) {
 		bool full = e->resp_len == RESP_MAX;
-		ssize_t n = full ? xport_recv(e, discard, sizeof discard) :
+		ssize_t n = full ? xport_recv(e, e->discard, sizeof e->discard) :
 		    xport_recv(e, e->resp + e->resp_len, RESP_MAX - e->resp_len);
 		if (n > 0) {
 			*(full ? &e->resp_dropped : &e->resp_len) += (size_t)n;

@@ -8,8 +8,8 @@
  * connection errors (RFC 9113 section 5.4.1 allows it): with one call per
  * connection there is nothing left to keep the connection for.
  *
- * The program is single-threaded: the HPACK scratch and the inflate output
- * below are shared by every connection, and each is used only within one
+ * The HPACK scratch and the inflate output in the caller's struct h2_ctx
+ * are shared by its connections, and each is used only within one
  * h2_recv() call (the inflated message only until on_message returns).
  */
 #include "h2.h"
@@ -87,9 +87,6 @@ enum settings_id {
 static const char PREFACE[] = "PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n";
 #define PREFACE_LEN (sizeof PREFACE - 1)
 
-static uint8_t hpack_scratch[2 * HPACK_STRING_MAX];
-static uint8_t inflated[GRPC_MESSAGE_MAX];
-
 /* ---- lent buffers ---- */
 
 #define RX_MAX (FRAME_HEADER_LEN + H2_FRAME_MAX)
@@ -99,21 +96,8 @@ static uint8_t inflated[GRPC_MESSAGE_MAX];
  * that are mid-frame at any moment; beyond it they go back to malloc. */
 #define POOL_KEEP 64
 
-/* A free list of same-size blocks; the link lives in the block. */
-struct pool {
-	size_t size;
-	void *head;
-	unsigned n_free;
-};
 
-static struct pool pool_rx = { RX_MAX, NULL, 0 };
-static struct pool pool_hdr = { H2_HEADER_BLOCK_MAX, NULL, 0 };
-static struct pool pool_msg = { MSG_MAX, NULL, 0 };
-static struct pool pool_tx = { H2_TX_MAX, NULL, 0 };
-static struct pool pool_held = { HELD_MAX, NULL, 0 };
-static struct pool pool_hpack = { sizeof(struct hpack_decoder), NULL, 0 };
-
-static void *pool_get(struct pool *p)
+static void *pool_get(struct h2_pool *p)
 {
 	void *b = p->head;
 
@@ -124,7 +108,7 @@ static void *pool_get(struct pool *p)
 	return b;
 }
 
-static void pool_put(struct pool *p, void *b)
+static void pool_put(struct h2_pool *p, void *b)
 {
 	if (b == NULL)
 		return;
@@ -135,6 +119,39 @@ static void pool_put(struct pool *p, void *b)
 	memcpy(b, &p->head, sizeof p->head);
 	p->head = b;
 	p->n_free++;
+}
+
+static void pool_init(struct h2_pool *p, size_t size)
+{
+	p->size = size;
+	p->head = NULL;
+	p->n_free = 0;
+}
+
+static void pool_drain(struct h2_pool *p)
+{
+	while (p->head != NULL)
+		free(pool_get(p));
+}
+
+void h2_ctx_init(struct h2_ctx *x)
+{
+	pool_init(&x->rx, RX_MAX);
+	pool_init(&x->hdr, H2_HEADER_BLOCK_MAX);
+	pool_init(&x->msg, MSG_MAX);
+	pool_init(&x->tx, H2_TX_MAX);
+	pool_init(&x->held, HELD_MAX);
+	pool_init(&x->hpack, sizeof(struct hpack_decoder));
+}
+
+void h2_ctx_free(struct h2_ctx *x)
+{
+	pool_drain(&x->rx);
+	pool_drain(&x->hdr);
+	pool_drain(&x->msg);
+	pool_drain(&x->tx);
+	pool_drain(&x->held);
+	pool_drain(&x->hpack);
 }
 
 struct frame {
@@ -182,13 +199,13 @@ static size_t tx_room(struct h2_conn *c)
 	return H2_TX_MAX - c->tx_len;
 }
 
-static bool lend(struct h2_conn *c, uint8_t **buf, struct pool *p);
+static bool lend(struct h2_conn *c, uint8_t **buf, struct h2_pool *p);
 
 /* Append one frame if it fits; no side effect when it does not. */
 static bool tx_put(struct h2_conn *c, uint8_t type, uint8_t flags,
     uint32_t id, const uint8_t *payload, size_t len)
 {
-	if (tx_room(c) < FRAME_HEADER_LEN + len || !lend(c, &c->tx, &pool_tx))
+	if (tx_room(c) < FRAME_HEADER_LEN + len || !lend(c, &c->tx, &c->shared->tx))
 		return false;
 	uint8_t *p = c->tx + c->tx_len;
 	p[0] = (uint8_t)(len >> 16);
@@ -212,7 +229,7 @@ static int set_fail(struct h2_conn *c, enum h2_fail f)
 }
 
 /* Make sure *buf is lent; false (and the connection failed) if not. */
-static bool lend(struct h2_conn *c, uint8_t **buf, struct pool *p)
+static bool lend(struct h2_conn *c, uint8_t **buf, struct h2_pool *p)
 {
 	if (*buf == NULL && (*buf = pool_get(p)) == NULL) {
 		set_fail(c, H2_FAIL_NO_MEMORY);
@@ -221,7 +238,7 @@ static bool lend(struct h2_conn *c, uint8_t **buf, struct pool *p)
 	return true;
 }
 
-static void give_back(uint8_t **buf, struct pool *p)
+static void give_back(uint8_t **buf, struct h2_pool *p)
 {
 	pool_put(p, *buf);
 	*buf = NULL;
@@ -305,9 +322,10 @@ static void queue_our_settings(struct h2_conn *c)
 	(void)tx_put(c, FT_SETTINGS, 0, 0, p, n);
 }
 
-void h2_init(struct h2_conn *c, enum h2_role role,
+void h2_init(struct h2_conn *c, struct h2_ctx *shared, enum h2_role role,
     const struct h2_callbacks *cb, void *ctx)
 {
+	c->shared = shared;
 	c->role = role;
 	c->state = role == H2_SERVER ? H2_WAIT_PREFACE : H2_WAIT_SETTINGS;
 	c->stream = H2_STREAM_IDLE;
@@ -342,7 +360,7 @@ void h2_init(struct h2_conn *c, enum h2_role role,
 	c->hpack = NULL;
 	c->rx = c->hdr = c->msg = c->tx = c->held = NULL;
 
-	if (role == H2_CLIENT && lend(c, &c->tx, &pool_tx)) {
+	if (role == H2_CLIENT && lend(c, &c->tx, &c->shared->tx)) {
 		memcpy(c->tx, PREFACE, PREFACE_LEN);
 		c->tx_len = PREFACE_LEN;
 	}
@@ -351,13 +369,15 @@ void h2_init(struct h2_conn *c, enum h2_role role,
 
 void h2_free(struct h2_conn *c)
 {
-	pool_put(&pool_hpack, c->hpack);
+	if (c->shared == NULL)   /* zeroed: never h2_init()ed, holds nothing */
+		return;
+	pool_put(&c->shared->hpack, c->hpack);
 	c->hpack = NULL;
-	give_back(&c->rx, &pool_rx);
-	give_back(&c->hdr, &pool_hdr);
-	give_back(&c->msg, &pool_msg);
-	give_back(&c->tx, &pool_tx);
-	give_back(&c->held, &pool_held);
+	give_back(&c->rx, &c->shared->rx);
+	give_back(&c->hdr, &c->shared->hdr);
+	give_back(&c->msg, &c->shared->msg);
+	give_back(&c->tx, &c->shared->tx);
+	give_back(&c->held, &c->shared->held);
 }
 
 /* ---- stream bookkeeping ---- */
@@ -525,7 +545,7 @@ static int flush_held(struct h2_conn *c)
 		c->held_len -= off;
 	}
 	if (c->held_len == 0)
-		give_back(&c->held, &pool_held);
+		give_back(&c->held, &c->shared->held);
 	if (c->fail != H2_FAIL_NONE)
 		return -1;
 	if (c->held_len == 0 && c->end_pending)
@@ -587,7 +607,7 @@ static int queue_message(struct h2_conn *c, uint8_t flag, const uint8_t *msg,
 		return -1;
 	if (HELD_MAX - c->held_len < GRPC_PREFIX_LEN + len)
 		return set_fail(c, H2_FAIL_TX_FULL);
-	if (!lend(c, &c->held, &pool_held))
+	if (!lend(c, &c->held, &c->shared->held))
 		return -1;
 	c->held[c->held_len] = flag;
 	put_u32(c->held + c->held_len + 1, (uint32_t)len);
@@ -643,7 +663,7 @@ void h2_out_done(struct h2_conn *c, size_t n)
 	if (c->tx_sent == c->tx_len) {
 		c->tx_len = 0;
 		c->tx_sent = 0;
-		give_back(&c->tx, &pool_tx);
+		give_back(&c->tx, &c->shared->tx);
 	}
 	if (c->fail == H2_FAIL_NONE)
 		(void)flush_held(c);   /* a failure is recorded in c->fail */
@@ -674,10 +694,11 @@ static int deliver_message(struct h2_conn *c, uint8_t flag,
 
 	if (compressed) {
 		size_t out_len;
-		if (inflate_gzip(body, len, inflated, sizeof inflated,
+		if (inflate_gzip(body, len, c->shared->inflated,
+		    sizeof c->shared->inflated,
 		    &out_len) != INFLATE_OK)
 			return conn_error(c, H2_FAIL_GZIP, E_INTERNAL);
-		body = inflated;
+		body = c->shared->inflated;
 		len = out_len;
 	}
 	if (c->cb->on_message(c->ctx, body, len, compressed) != 0)
@@ -703,7 +724,7 @@ static size_t gather_message(struct h2_conn *c, const uint8_t *p, size_t n)
 	size_t goal = in_prefix ? GRPC_PREFIX_LEN : GRPC_PREFIX_LEN + c->msg_need;
 	size_t k = min_size(goal - c->msg_len, n);
 
-	if (!lend(c, &c->msg, &pool_msg))
+	if (!lend(c, &c->msg, &c->shared->msg))
 		return 0;
 	memcpy(c->msg + c->msg_len, p, k);
 	c->msg_len += k;
@@ -715,7 +736,7 @@ static size_t gather_message(struct h2_conn *c, const uint8_t *p, size_t n)
 		c->msg_len = 0;
 		int r = deliver_message(c, c->msg[0], c->msg + GRPC_PREFIX_LEN,
 		    c->msg_need);
-		give_back(&c->msg, &pool_msg);
+		give_back(&c->msg, &c->shared->msg);
 		if (r < 0)
 			return 0;
 	}
@@ -893,7 +914,7 @@ static bool lend_decoder(struct h2_conn *c)
 {
 	if (c->hpack != NULL)
 		return true;
-	if ((c->hpack = pool_get(&pool_hpack)) == NULL) {
+	if ((c->hpack = pool_get(&c->shared->hpack)) == NULL) {
 		set_fail(c, H2_FAIL_NO_MEMORY);
 		return false;
 	}
@@ -913,10 +934,11 @@ static int decode_header_block(struct h2_conn *c, const uint8_t *block,
 	h->grpc_status = -1;
 	if (!lend_decoder(c))
 		return -1;
-	r = hpack_decode(c->hpack, block, len, hpack_scratch,
-	    sizeof hpack_scratch, H2_HEADER_LIST_MAX, on_field, &sink);
+	r = hpack_decode(c->hpack, block, len, c->shared->hpack_scratch,
+	    sizeof c->shared->hpack_scratch, H2_HEADER_LIST_MAX, on_field,
+	    &sink);
 	if (r == HPACK_OK && hpack_decoder_is_fresh(c->hpack)) {
-		pool_put(&pool_hpack, c->hpack);
+		pool_put(&c->shared->hpack, c->hpack);
 		c->hpack = NULL;
 	}
 	if (r == HPACK_OK)
@@ -991,7 +1013,7 @@ static int add_header_fragment(struct h2_conn *c, uint32_t id,
 	/* An empty fragment lends nothing: if the block's bytes then all come
 	 * in its last frame, that frame is decoded in place. */
 	if (n > 0) {
-		if (!lend(c, &c->hdr, &pool_hdr))
+		if (!lend(c, &c->hdr, &c->shared->hdr))
 			return -1;
 		memcpy(c->hdr + c->hdr_len, p, n);
 		c->hdr_len += n;
@@ -1003,7 +1025,7 @@ static int add_header_fragment(struct h2_conn *c, uint32_t id,
 	c->hdr_stream = 0;
 	int r = header_block_done(c, id, c->hdr, c->hdr_len);
 	c->hdr_len = 0;
-	give_back(&c->hdr, &pool_hdr);
+	give_back(&c->hdr, &c->shared->hdr);
 	return r;
 }
 
@@ -1050,7 +1072,7 @@ static int recv_rst_stream(struct h2_conn *c, const struct frame *f)
 	if (stream_is_ours(c, f->id) && c->stream != H2_STREAM_CLOSED) {
 		c->stream = H2_STREAM_CLOSED;
 		c->held_len = 0;
-		give_back(&c->held, &pool_held);
+		give_back(&c->held, &c->shared->held);
 		c->end_pending = false;
 		c->cb->on_end(c->ctx, false, get_u32(f->p));
 	}
@@ -1110,7 +1132,7 @@ static int apply_setting(struct h2_conn *c, uint16_t id, uint32_t v)
 static int settings_acked(struct h2_conn *c)
 {
 	c->table_acked = true;
-	pool_put(&pool_hpack, c->hpack);
+	pool_put(&c->shared->hpack, c->hpack);
 	c->hpack = NULL;
 	return 0;
 }
@@ -1255,7 +1277,7 @@ static size_t recv_frame_bytes(struct h2_conn *c, const uint8_t *buf,
 	    FRAME_HEADER_LEN + frame_payload_len(c->rx);
 	size_t n = min_size(want - c->rx_len, len);
 
-	if (!lend(c, &c->rx, &pool_rx))
+	if (!lend(c, &c->rx, &c->shared->rx))
 		return len;
 	memcpy(c->rx + c->rx_len, buf, n);
 	c->rx_len += n;
@@ -1268,7 +1290,7 @@ static size_t recv_frame_bytes(struct h2_conn *c, const uint8_t *buf,
 	if (c->rx_len == FRAME_HEADER_LEN + frame_payload_len(c->rx)) {
 		c->rx_len = 0;
 		process_frame_at(c, c->rx);
-		give_back(&c->rx, &pool_rx);
+		give_back(&c->rx, &c->shared->rx);
 	}
 	return n;
 }

@@ -19,6 +19,11 @@
  * in place, most writes complete at once, and a peer that indexes no
  * header leaves the decoder in its initial state, so a connection waiting
  * mid-handshake usually holds none of them.  h2_free() gives them back.
+ *
+ * Memory: the free lists, and the scratch space for decoding a header
+ * block and inflating a message, are in a struct h2_ctx the caller owns
+ * and shares between its connections (one per process is enough: the
+ * engine is single-threaded).  It must outlive every connection using it.
  */
 #ifndef H2_H
 #define H2_H
@@ -36,6 +41,28 @@
 #define GRPC_MESSAGE_MAX 65536      /* one gRPC message, wire and inflated */
 
 enum h2_role { H2_SERVER, H2_CLIENT };
+
+/* A free list of same-size blocks; the link lives in the block. */
+struct h2_pool {
+	size_t size;
+	void *head;
+	unsigned n_free;
+};
+
+/* What the connections of one caller share (~100 KB: keep it off the
+ * stack).  The pools lend each connection its buffers (see above);
+ * the scratch is used within one h2_recv() call. */
+struct h2_ctx {
+	struct h2_pool rx, hdr, msg, tx, held, hpack;
+	uint8_t hpack_scratch[2 * HPACK_STRING_MAX];
+	uint8_t inflated[GRPC_MESSAGE_MAX];    /* a gzip message, inflated */
+};
+
+/* Set up empty pools. */
+void h2_ctx_init(struct h2_ctx *x);
+/* Free the pooled blocks; buffers still lent to live connections are
+ * not the pools' (h2_free() them first). */
+void h2_ctx_free(struct h2_ctx *x);
 
 /* Connection stage. */
 enum h2_state {
@@ -94,7 +121,10 @@ struct grpc_headers {
 struct h2_callbacks {
 	/* Request headers (server), response headers or trailers (client). */
 	int (*on_headers)(void *ctx, const struct grpc_headers *h);
-	/* One complete gRPC message; `compressed` is the wire flag. */
+	/* One complete gRPC message; `compressed` is the wire flag.  msg
+	 * points into the connection's reassembly buffer, the bytes given to
+	 * h2_recv(), or (inflated) the h2_ctx's scratch: valid only until
+	 * the callback returns. */
 	int (*on_message)(void *ctx, const uint8_t *msg, size_t len,
 	    bool compressed);
 	/* The peer ended the call: END_STREAM (code 0), RST_STREAM (its error
@@ -103,6 +133,7 @@ struct h2_callbacks {
 };
 
 struct h2_conn {
+	struct h2_ctx *shared;       /* the caller's, given to h2_init() */
 	enum h2_role role;
 	enum h2_state state;
 	enum h2_stream_state stream;
@@ -158,7 +189,7 @@ struct h2_conn {
 /* Start a connection: queues the client preface (client) and our SETTINGS.
  * c must be zeroed memory or h2_free()d: h2_init() does not give buffers
  * back. */
-void h2_init(struct h2_conn *c, enum h2_role role,
+void h2_init(struct h2_conn *c, struct h2_ctx *shared, enum h2_role role,
     const struct h2_callbacks *cb, void *ctx);
 /* Give every lent buffer back; c may then be freed or h2_init()ed again.
  * Harmless on a zeroed struct and when called twice. */

@@ -209,6 +209,9 @@ static int inflate_codes(struct inflater *s, const struct huffman *lit,
 	}
 }
 
+/* The fixed code (RFC 1951 3.2.6).  Built for each fixed block, in the
+ * block's own tables: a few hundred steps, against the thousands a
+ * block's symbols take, and no state kept between calls. */
 static void build_fixed(struct huffman *lit, struct huffman *dist)
 {
 	uint8_t lengths[FIXED_LIT_CODES];
@@ -220,21 +223,6 @@ static void build_fixed(struct huffman *lit, struct huffman *dist)
 	build_huffman(lit, lengths, FIXED_LIT_CODES);
 	memset(lengths, 5, FIXED_DIST_CODES);
 	build_huffman(dist, lengths, FIXED_DIST_CODES);
-}
-
-/* The fixed code (RFC 1951 3.2.6), built on first use and kept: it is the
- * same for every block, and most gRPC messages are one fixed block. */
-static const struct huffman *fixed_codes(const struct huffman **dist)
-{
-	static struct huffman lit_code, dist_code;
-	static bool built;
-
-	if (!built) {
-		build_fixed(&lit_code, &dist_code);
-		built = true;
-	}
-	*dist = &dist_code;
-	return &lit_code;
 }
 
 /* Code lengths 0..15 are literal; 16 repeats the previous length 3..6
@@ -337,11 +325,9 @@ static int inflate_block(struct inflater *s, enum block_type type)
 	switch (type) {
 	case BLOCK_STORED:
 		return inflate_stored(s);
-	case BLOCK_FIXED: {
-		const struct huffman *fixed_dist;
-		const struct huffman *fixed_lit = fixed_codes(&fixed_dist);
-		return inflate_codes(s, fixed_lit, fixed_dist);
-	}
+	case BLOCK_FIXED:
+		build_fixed(&lit, &dist);
+		return inflate_codes(s, &lit, &dist);
 	case BLOCK_DYNAMIC:
 		if (read_dynamic_codes(s, &lit, &dist) != INFLATE_OK)
 			return s->err;

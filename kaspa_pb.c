@@ -1,10 +1,8 @@
 /* kaspa_pb.c - KaspadMessage <-> struct kaspa_msg, through nanopb.
  *
  * The generated protowire_KaspadMessage holds up to 1000 addresses (about
- * 40 KB), too much for the stack of a small static binary.  Decode and
- * encode therefore share one file-static scratch struct: the sensor is
- * single-threaded and neither function keeps it across calls, but they are
- * not reentrant.
+ * 40 KB), too much for the stack of a small static binary: decode and
+ * encode work in a struct kaspa_pb_scratch the caller owns (kaspa_pb.h).
  */
 #include "kaspa_pb.h"
 
@@ -14,8 +12,6 @@
 #include <pb_common.h>
 #include <pb_decode.h>
 #include <pb_encode.h>
-
-#include "kaspa.pb.h"
 
 /* The bounds in proto/kaspa.options must match the ones in kaspa_pb.h. */
 #define PB_CAP(type, member) sizeof(((type *)0)->member)
@@ -32,8 +28,6 @@ _Static_assert(PB_CAP(protowire_RejectMessage, reason) ==
     KASPA_REASON_MAX + 1, "reject reason");
 _Static_assert(PB_CAP(protowire_AddressesMessage, addressList) /
     sizeof(protowire_NetAddress) == KASPA_ADDR_MAX, "address list");
-
-static protowire_KaspadMessage scratch;
 
 /* ---- helpers shared by both directions ---- */
 
@@ -282,9 +276,9 @@ static bool walk_unknown(pb_istream_t *s, const struct unknown_walk *w)
 
 /* s is at the length prefix of a VersionMessage: its unknown fields and
  * its address's are added to v's. */
-static bool walk_version(pb_istream_t *s, struct kaspa_version_unknown *u)
+static bool walk_version(pb_istream_t *s,
+    const protowire_VersionMessage *pv, struct kaspa_version_unknown *u)
 {
-	const protowire_VersionMessage *pv = &scratch.payload.version;
 	const struct unknown_walk address = {
 		protowire_NetAddress_fields, &pv->address, &u->address,
 		0, NULL };
@@ -328,7 +322,8 @@ static bool is_payload_field(uint32_t tag)
  * Fields that are no payload and not the two ids go to u->message,
  * whatever the payload. */
 static bool last_payload_field(const uint8_t *buf, size_t len,
-    uint32_t *field, struct kaspa_version_unknown *u)
+    const protowire_KaspadMessage *decoded, uint32_t *field,
+    struct kaspa_version_unknown *u)
 {
 	const uint32_t version_tag = protowire_KaspadMessage_version_tag;
 	pb_istream_t s = pb_istream_from_buffer(buf, len);
@@ -352,7 +347,8 @@ static bool last_payload_field(const uint8_t *buf, size_t len,
 			}
 			*field = tag;
 			ok = tag == version_tag && wt == PB_WT_STRING ?
-			    walk_version(&s, u) : pb_skip_field(&s, wt);
+			    walk_version(&s, &decoded->payload.version, u) :
+			    pb_skip_field(&s, wt);
 		}
 		if (!ok)
 			return false;
@@ -360,9 +356,10 @@ static bool last_payload_field(const uint8_t *buf, size_t len,
 	return true;
 }
 
-int kaspa_decode(const uint8_t *buf, size_t len, struct kaspa_msg *m,
-    const char **err)
+int kaspa_decode(struct kaspa_pb_scratch *sc, const uint8_t *buf,
+    size_t len, struct kaspa_msg *m, const char **err)
 {
+	protowire_KaspadMessage *scratch = &sc->pb;
 	pb_istream_t s = pb_istream_from_buffer(buf, len);
 	uint32_t field = 0;
 
@@ -370,23 +367,24 @@ int kaspa_decode(const uint8_t *buf, size_t len, struct kaspa_msg *m,
 	 * conversion sets all it fills. */
 	memset(m, 0, offsetof(struct kaspa_msg, u));
 	memset(&m->unknown, 0, sizeof m->unknown);
-	if (!pb_decode(&s, protowire_KaspadMessage_fields, &scratch)) {
+	if (!pb_decode(&s, protowire_KaspadMessage_fields, scratch)) {
 		*err = PB_GET_ERROR(&s);
 		return -1;
 	}
 	/* Cannot fail once pb_decode accepted the same bytes. */
-	if (!last_payload_field(buf, len, &field, &m->unknown)) {
+	if (!last_payload_field(buf, len, scratch, &field,
+	    &m->unknown)) {
 		*err = "bad wire format";
 		return -1;
 	}
-	m->request_id = scratch.request_id;
-	m->response_id = scratch.response_id;
-	if (field != 0 && field != scratch.which_payload) {
+	m->request_id = scratch->request_id;
+	m->response_id = scratch->response_id;
+	if (field != 0 && field != scratch->which_payload) {
 		m->type = KASPA_OTHER;
 		m->other_field = field;
 		return 0;
 	}
-	if (!payload_from_pb(&scratch, m)) {
+	if (!payload_from_pb(scratch, m)) {
 		*err = "bad ip length";
 		return -1;
 	}
@@ -491,17 +489,19 @@ static bool payload_to_pb(const struct kaspa_msg *m,
 	return false;
 }
 
-int kaspa_encode(const struct kaspa_msg *m, uint8_t *buf, size_t cap)
+int kaspa_encode(struct kaspa_pb_scratch *sc, const struct kaspa_msg *m,
+    uint8_t *buf, size_t cap)
 {
+	protowire_KaspadMessage *scratch = &sc->pb;
 	pb_ostream_t s = pb_ostream_from_buffer(buf, cap < INT_MAX ?
 	    cap : INT_MAX);
 
-	memset(&scratch, 0, sizeof scratch);
-	if (!payload_to_pb(m, &scratch))
+	memset(scratch, 0, sizeof *scratch);
+	if (!payload_to_pb(m, scratch))
 		return -1;
-	scratch.request_id = m->request_id;
-	scratch.response_id = m->response_id;
-	if (!pb_encode(&s, protowire_KaspadMessage_fields, &scratch))
+	scratch->request_id = m->request_id;
+	scratch->response_id = m->response_id;
+	if (!pb_encode(&s, protowire_KaspadMessage_fields, scratch))
 		return -1;
 	return (int)s.bytes_written;
 }

@@ -175,7 +175,7 @@ static int cb_message(void *ctx, const uint8_t *msg, size_t len,
 		p->rec.compressed = true;
 	if (p->state != PEER_HANDSHAKE)
 		return 0;
-	if ((m = conn_decode(msg, len, &err)) != NULL) {
+	if ((m = conn_decode(&p->conn, msg, len, &err)) != NULL) {
 		ev = hs_on_message(&p->hs, m, now_ms());
 	} else {
 		fprintf(stderr, "kaspa-sensor: %s: %s:%u: %s\n", __func__,
@@ -349,6 +349,7 @@ static void peer_init(struct peer *p, struct sensor *s, int fd)
 	memset(p, 0, sizeof *p);
 	p->s = s;
 	p->conn.loop = &s->loop;
+	p->conn.shared = &s->shared;
 	p->conn.fd = fd;
 	p->rec.handshake_us = -1;
 	p->rec.accepted_us = now_us();
@@ -391,7 +392,8 @@ int peer_accept(struct sensor *s, int fd, const struct sockaddr_storage *sa,
 		peer_close(p);
 		return 0;
 	}
-	h2_init(&p->conn.h2, H2_SERVER, &callbacks, p);
+	h2_init(&p->conn.h2, &p->conn.shared->h2, H2_SERVER, &callbacks,
+	    p);
 	set_state(p, PEER_WAIT_CALL,
 	    now_ms() + (int64_t)s->cfg->stage_timeout_ms);
 	peer_flush(p);

@@ -223,51 +223,51 @@ _Static_assert(LINE_WORST < JSON_LINE_MAX, "a connection's line must fit");
 
 void peer_log(struct sensor *s, const struct peer_record *p)
 {
-	static struct json_line j;
+	struct json_line *j = &s->line;
 	char ts[JSON_TIMESTAMP_LEN], event_id[NDJSON_EVENT_ID_MAX];
 
 	peer_count(s, p);
 	json_timestamp(ts, &p->accepted_wall);
 	ndjson_event_id(&s->log, event_id);
-	json_begin(&j);
-	json_str(&j, "ts", ts);
-	json_str(&j, "event_id", event_id);
-	json_str(&j, "sensor_id", s->cfg->sensor_id);
-	json_str(&j, "direction", "inbound");
-	json_str(&j, "peer_ip", p->ip_text);
-	json_u64(&j, "peer_port", p->port);
-	json_u64(&j, "local_port", p->local_port);
-	log_version(&j, p);
+	json_begin(j);
+	json_str(j, "ts", ts);
+	json_str(j, "event_id", event_id);
+	json_str(j, "sensor_id", s->cfg->sensor_id);
+	json_str(j, "direction", "inbound");
+	json_str(j, "peer_ip", p->ip_text);
+	json_u64(j, "peer_port", p->port);
+	json_u64(j, "local_port", p->local_port);
+	log_version(j, p);
 	if (p->sent_version)
-		json_u64(&j, "our_protocol_version", p->our_version);
+		json_u64(j, "our_protocol_version", p->our_version);
 	else
-		json_null(&j, "our_protocol_version");
-	json_str(&j, "version_order", !p->got_version || !p->sent_version ?
+		json_null(j, "our_protocol_version");
+	json_str(j, "version_order", !p->got_version || !p->sent_version ?
 	    NULL : p->peer_first ? "peer_first" : "sensor_first");
-	json_str(&j, "http_user_agent", p->http_user_agent[0] ?
+	json_str(j, "http_user_agent", p->http_user_agent[0] ?
 	    p->http_user_agent : NULL);
-	json_bool(&j, "compressed", p->compressed);
+	json_bool(j, "compressed", p->compressed);
 	if (p->handshake_us >= 0)
-		json_ms(&j, "handshake_ms", p->handshake_us);
+		json_ms(j, "handshake_ms", p->handshake_us);
 	else
-		json_null(&j, "handshake_ms");
-	json_ms(&j, "duration_ms", p->closed_us - p->accepted_us);
-	json_str(&j, "stage_reached", stage_names[p->stage]);
-	json_str(&j, "outcome", p->outcome ? p->outcome : "closed");
-	json_str(&j, "reject_reason", p->reject_reason);
-	log_probe(&j, p);
+		json_null(j, "handshake_ms");
+	json_ms(j, "duration_ms", p->closed_us - p->accepted_us);
+	json_str(j, "stage_reached", stage_names[p->stage]);
+	json_str(j, "outcome", p->outcome ? p->outcome : "closed");
+	json_str(j, "reject_reason", p->reject_reason);
+	log_probe(j, p);
 	if (p->stage == STAGE_TCP && p->first_len > 0)
-		json_hex(&j, "first_bytes", p->first_bytes, p->first_len);
-	json_u64(&j, "bytes_in", p->bytes_in);
-	json_u64(&j, "bytes_out", p->bytes_out);
-	if (json_end(&j) != 0) {
+		json_hex(j, "first_bytes", p->first_bytes, p->first_len);
+	json_u64(j, "bytes_in", p->bytes_in);
+	json_u64(j, "bytes_out", p->bytes_out);
+	if (json_end(j) != 0) {
 		fprintf(stderr, "kaspa-sensor: %s: line too long, dropped\n",
 		    __func__);
 		metrics_count_log(&s->metrics, 0, false);
 		return;
 	}
-	bool written = ndjson_write(&s->log, j.buf, j.len) == 0;
-	metrics_count_log(&s->metrics, j.len, written);
+	bool written = ndjson_write(&s->log, j->buf, j->len) == 0;
+	metrics_count_log(&s->metrics, j->len, written);
 	if (!written)
 		fprintf(stderr, "kaspa-sensor: %s: %s: %s\n", __func__,
 		    s->log.path, strerror(errno));

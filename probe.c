@@ -374,6 +374,7 @@ struct prober *prober_new(const struct probe_config *cfg, struct loop *l)
 		return NULL;
 	pr->cfg = *cfg;
 	pr->loop = l;
+	pr->ccfg.shared = cfg->shared;
 	pr->ccfg.network = cfg->network;
 	pr->ccfg.user_agent = cfg->user_agent;
 	pr->ccfg.stop_at_version = true;     /* its Version is all we want */

@@ -21,9 +21,12 @@
 #include "kaspa_pb.h"
 #include "loop.h"
 
+struct conn_shared;
+
 #define PROBE_TARGETS 3
 
 struct probe_config {
+	struct conn_shared *shared;  /* the process's (conn.h) */
 	bool enabled;
 	bool verify;               /* run the Kaspa handshake on an open port */
 	bool allow_private;        /* dial non-routable addresses (tests) */

@@ -343,7 +343,7 @@ static void on_reply(struct report *r, unsigned ci, const struct line *ln,
 
 int report_line(struct report *r, const char *s, size_t len)
 {
-	static struct line ln;
+	struct line ln;
 	int64_t ts = REPORT_NO_TIME;
 	int ci;
 
@@ -372,11 +372,11 @@ int report_line(struct report *r, const char *s, size_t len)
 
 void report_file(struct report *r, FILE *f)
 {
-	static char buf[REPORT_LINE_MAX + 2];
+	char *buf = r->line_buf;
 
-	while (fgets(buf, sizeof buf, f) != NULL) {
+	while (fgets(buf, sizeof r->line_buf, f) != NULL) {
 		size_t len = strlen(buf);
-		if (len == sizeof buf - 1 && buf[len - 1] != '\n') {
+		if (len == sizeof r->line_buf - 1 && buf[len - 1] != '\n') {
 			int ch;        /* too long: skip the rest of it */
 			while ((ch = fgetc(f)) != EOF && ch != '\n')
 				;

@@ -66,6 +66,7 @@ struct report_reply {          /* the reply being read (it may span parts) */
 };
 
 struct report {
+	char line_buf[REPORT_LINE_MAX + 2];            /* report_file's */
 	char watch[REPORT_WATCH_MAX][ADDR_TEXT_MAX];   /* canonical text */
 	unsigned n_watch;
 	int64_t since_ms;                              /* or REPORT_NO_TIME */

@@ -174,9 +174,10 @@ static int start_signals(struct sensor *s)
 }
 
 static struct prober *start_prober(const struct config *c, struct loop *l,
-    const struct dial_proxy *proxy)
+    const struct dial_proxy *proxy, struct conn_shared *shared)
 {
 	struct probe_config pc = {
+		.shared = shared,
 		.enabled = c->probe_enabled,
 		.verify = c->probe_verify,
 		.allow_private = c->probe_allow_private,
@@ -244,6 +245,7 @@ static const char *start_announcer(struct sensor *s)
 {
 	const struct config *c = s->cfg;
 	struct announce_config ac = {
+		.shared = &s->shared,
 		.peers = c->announce_peers,
 		.allow_private = c->announce_allow_private,
 		.interval_ms = c->announce_interval_s * 1000,
@@ -292,7 +294,8 @@ static const char *start_sensor(struct sensor *s, int *sys_err)
 	else if (loop_init(&s->loop, (int)(c->max_conns + c->probe_max +
 	    c->announce_per_round) + EXTRA_SLOTS) != 0 ||
 	    ipmap_init(&s->per_ip, (uint32_t)c->max_conns) != 0 ||
-	    (s->prober = start_prober(c, &s->loop, &s->proxy)) == NULL)
+	    (s->prober = start_prober(c, &s->loop, &s->proxy,
+	    &s->shared)) == NULL)
 		return "out of memory";
 	else if (ndjson_open(&s->log, c->log_path, c->log_max_bytes,
 	    (unsigned)c->log_keep) != 0)
@@ -340,6 +343,7 @@ int main(int argc, char **argv)
 		break;
 	}
 	s.cfg = &cfg;
+	conn_shared_init(&s.shared);
 	peer_setup(&s);
 	if ((fail = dial_proxy_load(&s.proxy, cfg.socks5, cfg.socks5_user,
 	    cfg.socks5_password_file, cfg.socks5_for)) != NULL) {

@@ -6,8 +6,10 @@
 #include <stdint.h>
 
 #include "config.h"
+#include "conn.h"
 #include "dial.h"
 #include "handshake.h"
+#include "json_write.h"
 #include "ipmap.h"
 #include "kaspa_pb.h"
 #include "listener.h"
@@ -29,6 +31,8 @@ enum shutdown_state {
 
 struct sensor {
 	const struct config *cfg;
+	struct conn_shared shared;     /* every connection's buffers (conn.h) */
+	struct json_line line;         /* peer_log's */
 	struct loop loop;
 	struct ndjson_log log;
 	struct ipmap per_ip;           /* open connections per peer IP */

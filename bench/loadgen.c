@@ -110,6 +110,8 @@ static struct {
 	uint32_t hist[HIST_BUCKETS];
 	uint64_t hist_n;
 	struct kaspa_msg msg;         /* single-threaded encode/decode area */
+	struct kaspa_pb_scratch pb;
+	struct h2_ctx h2;             /* every session's h2 pools */
 } g;
 
 static void fill(void);
@@ -206,7 +208,7 @@ static struct kaspa_msg *new_msg(enum kaspa_type type)
 static int send_msg(struct h2_conn *h2, bool gzip)
 {
 	uint8_t raw[MSG_MAX], gz[2 * MSG_MAX];
-	int n = kaspa_encode(&g.msg, raw, sizeof raw);
+	int n = kaspa_encode(&g.pb, &g.msg, raw, sizeof raw);
 
 	if (n < 0)
 		return -1;
@@ -375,7 +377,7 @@ static int session_message(void *ctx, const uint8_t *msg, size_t len,
 	const char *err;
 	(void)compressed;
 
-	if (kaspa_decode(msg, len, &g.msg, &err) != 0)
+	if (kaspa_decode(&g.pb, msg, len, &g.msg, &err) != 0)
 		return -1;
 	switch (g.msg.type) {
 	case KASPA_VERSION:
@@ -436,7 +438,7 @@ static int session_connected(struct session *s)
 		return 0;            /* the server closes; we wait for EOF */
 	snprintf(authority, sizeof authority, "%s:%u", inet_ntoa(a),
 	    ntohs(g.o.target.sin_port));
-	h2_init(&s->h2, H2_CLIENT, &session_cb, s);
+	h2_init(&s->h2, &g.h2, H2_CLIENT, &session_cb, s);
 	if (h2_open_call(&s->h2, authority, P2P_PATH, H2_ACCEPT_GZIP |
 	    (g.o.gzip ? H2_SEND_GZIP : 0)) != 0)
 		return -1;
@@ -619,7 +621,7 @@ static int lconn_message(void *ctx, const uint8_t *msg, size_t len,
 	const char *err;
 	(void)compressed;
 
-	if (kaspa_decode(msg, len, &g.msg, &err) != 0 ||
+	if (kaspa_decode(&g.pb, msg, len, &g.msg, &err) != 0 ||
 	    g.msg.type != KASPA_VERSION || c->answered)
 		return 0;
 	c->answered = true;
@@ -679,7 +681,7 @@ static void accept_one(int fd)
 		return;
 	}
 	loop_set_deadline(&g.loop, c->slot, now_ms() + LISTEN_TIMEOUT_MS);
-	h2_init(&c->h2, H2_SERVER, &lconn_cb, c);
+	h2_init(&c->h2, &g.h2, H2_SERVER, &lconn_cb, c);
 	(void)flush_h2(fd, &c->h2);
 }
 
@@ -854,6 +856,7 @@ int main(int argc, char **argv)
 {
 	parse_args(argc, argv, &g.o);
 	signal(SIGPIPE, SIG_IGN);
+	h2_ctx_init(&g.h2);
 	if (getrandom(g.nonce, sizeof g.nonce, 0) != (ssize_t)sizeof g.nonce ||
 	    loop_init(&g.loop, (int)g.o.concurrency + LISTEN_CONNS_MAX + 8)
 	    != 0) {

@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "census.h"
+#include "json_write.h"
 
 #define CHECK(c) do { if (!(c)) { \
 	fprintf(stderr, "check failed: %s (line %d)\n", #c, __LINE__); \
@@ -17,6 +18,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	static char out[1 << 16];
 	static struct census c;
 	static struct census_result r;
+	static struct json_line line;
 	size_t start = 0, lines = 0;
 
 	if (census_init(&c, "kaspa-mainnet", CENSUS_NO_TIME,
@@ -38,7 +40,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		CHECK(r.all.nodes == c.n_nodes);
 		FILE *f = fmemopen(out, sizeof out, "w");
 		if (f != NULL) {
-			census_print_json(&c, &r, f);
+			census_print_json(&c, &r, &line, f);
 			census_print_table(&c, &r, f);
 			fclose(f);
 		}

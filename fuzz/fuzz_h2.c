@@ -5,8 +5,9 @@
  * opened its call gets the bytes as they are.  Config bits 0-3 pick the
  * h2_recv() piece size (0: all at once), bit 4 makes each engine send a
  * message (and end its call) between pieces, bit 5 leaves the output
- * unread so the queues fill.  Callbacks do nothing.  The engine structs are
- * static; each run ends with h2_free(), which gives their buffers back.
+ * unread so the queues fill.  Callbacks do nothing.  The engine structs and
+ * their shared pools are static; each run ends with h2_free() and
+ * h2_ctx_free(), which give their buffers back.
  *
  * clang -g -O1 -fsanitize=fuzzer,address,undefined -I. fuzz/fuzz_h2.c \
  *     h2.c hpack.c inflate.c -o build/fuzz_h2
@@ -44,6 +45,7 @@ static void on_end(void *ctx, bool goaway, uint32_t code)
 }
 
 static const struct h2_callbacks cbs = { on_headers, on_message, on_end };
+static struct h2_ctx shared;
 static struct h2_conn server, client;
 
 static void check(int ok)
@@ -106,15 +108,17 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		return 0;
 	uint8_t config = data[0];
 
-	h2_init(&server, H2_SERVER, &cbs, NULL);
+	h2_ctx_init(&shared);
+	h2_init(&server, &shared, H2_SERVER, &cbs, NULL);
 	check(h2_recv(&server, (const uint8_t *)PREFACE, 24) == 0);
 	feed(&server, data + 1, size - 1, config);
 
-	h2_init(&client, H2_CLIENT, &cbs, NULL);
+	h2_init(&client, &shared, H2_CLIENT, &cbs, NULL);
 	check(h2_open_call(&client, "127.0.0.1:16111",
 	    "/protowire.P2P/MessageStream", true) == 0);
 	feed(&client, data + 1, size - 1, config);
 	h2_free(&server);
 	h2_free(&client);
+	h2_ctx_free(&shared);
 	return 0;
 }

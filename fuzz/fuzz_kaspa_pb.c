@@ -17,6 +17,7 @@
 
 /* Large structs: static, as in the sensor. */
 static struct kaspa_msg first, second;
+static struct kaspa_pb_scratch scratch;
 static uint8_t enc[64 * 1024];
 
 static void check(bool ok)
@@ -153,19 +154,19 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	const char *err = NULL;
 	int n;
 
-	if (kaspa_decode(data, size, &first, &err) != 0) {
+	if (kaspa_decode(&scratch, data, size, &first, &err) != 0) {
 		check(err != NULL && err[0] != '\0' &&
 		    strcmp(err, "bad wire format") != 0);
 		return 0;
 	}
 	check_unknown_fields(&first);
-	n = kaspa_encode(&first, enc, sizeof enc);
+	n = kaspa_encode(&scratch, &first, enc, sizeof enc);
 	if (first.type == KASPA_OTHER) {
 		check(n == -1);
 		return 0;
 	}
 	check(n >= 0);
-	check(kaspa_decode(enc, (size_t)n, &second, &err) == 0);
+	check(kaspa_decode(&scratch, enc, (size_t)n, &second, &err) == 0);
 	check(first.type == second.type &&
 	    first.request_id == second.request_id &&
 	    first.response_id == second.response_id);

@@ -14,6 +14,7 @@
 #include <string.h>
 
 #include "census.h"
+#include "json_write.h"
 
 #define ID_A "0000000000000000000000000000000a"
 #define ID_B "0000000000000000000000000000000b"
@@ -171,7 +172,8 @@ static void test_conflicting_listed_not_hidden(void **state)
 	char out[8192] = "";
 	FILE *f = fmemopen(out, sizeof out - 1, "w");
 	assert_non_null(f);
-	census_print_json(&c, &r, f);
+	static struct json_line line;
+	census_print_json(&c, &r, &line, f);
 	fclose(f);
 	assert_non_null(strstr(out, "\"conflicting\":[\"" ID_A "\"]"));
 	f = fmemopen(out, sizeof out - 1, "w");

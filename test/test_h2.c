@@ -40,6 +40,7 @@ struct events {
 	bool stop;                    /* callbacks return non-zero */
 };
 
+static struct h2_ctx shared;          /* both engines' pools and scratch */
 static struct h2_conn server, client;
 static struct events sev, cev;
 
@@ -48,7 +49,14 @@ static void reinit(struct h2_conn *c, enum h2_role role,
     const struct h2_callbacks *cb, void *ctx)
 {
 	h2_free(c);
-	h2_init(c, role, cb, ctx);
+	h2_init(c, &shared, role, cb, ctx);
+}
+
+static int init_shared(void **state)
+{
+	(void)state;
+	h2_ctx_init(&shared);
+	return 0;
 }
 
 static int free_engines(void **state)
@@ -56,6 +64,7 @@ static int free_engines(void **state)
 	(void)state;
 	h2_free(&server);
 	h2_free(&client);
+	h2_ctx_free(&shared);
 	return 0;
 }
 
@@ -1171,5 +1180,5 @@ int main(void)
 		cmocka_unit_test(test_callback_stop_and_tx_full),
 		cmocka_unit_test(test_python_h2_peer),
 	};
-	return cmocka_run_group_tests(tests, NULL, free_engines);
+	return cmocka_run_group_tests(tests, init_shared, free_engines);
 }

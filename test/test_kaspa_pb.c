@@ -32,6 +32,7 @@ static struct ref_case cases[MAX_CASES];
 static size_t n_cases;
 /* struct kaspa_msg is ~40 KB: keep it off the stack. */
 static struct kaspa_msg msg;
+static struct kaspa_pb_scratch scratch;
 static uint8_t enc[ENC_CAP];
 
 /* ---- reference vectors ---- */
@@ -125,7 +126,8 @@ static const struct kaspa_msg *decode_ok(const char *name)
 	const struct ref_case *c = ref(name);
 	const char *err = NULL;
 
-	assert_int_equal(kaspa_decode(c->bytes, c->len, &msg, &err), 0);
+	assert_int_equal(kaspa_decode(&scratch, c->bytes, c->len, &msg,
+	    &err), 0);
 	return &msg;
 }
 
@@ -135,7 +137,8 @@ static const char *decode_fails(const char *name)
 	const struct ref_case *c = ref(name);
 	const char *err = NULL;
 
-	assert_int_equal(kaspa_decode(c->bytes, c->len, &msg, &err), -1);
+	assert_int_equal(kaspa_decode(&scratch, c->bytes, c->len, &msg,
+	    &err), -1);
 	assert_non_null(err);
 	assert_true(err[0] != '\0');
 	return err;
@@ -147,7 +150,7 @@ static void assert_reencodes_identically(const char *name)
 	int n;
 
 	decode_ok(name);
-	n = kaspa_encode(&msg, enc, sizeof enc);
+	n = kaspa_encode(&scratch, &msg, enc, sizeof enc);
 	assert_int_equal(n, (int)c->len);
 	assert_memory_equal(enc, c->bytes, c->len);
 }
@@ -275,7 +278,7 @@ static void test_too_many_addresses(void **state)
 	decode_fails("addresses_1001");
 	msg.type = KASPA_ADDRESSES;
 	msg.u.addresses.count = KASPA_ADDR_MAX + 1;
-	assert_int_equal(kaspa_encode(&msg, enc, sizeof enc), -1);
+	assert_int_equal(kaspa_encode(&scratch, &msg, enc, sizeof enc), -1);
 }
 
 /* A payload we do not model, alone or beside a field that is no payload,
@@ -295,7 +298,7 @@ static void test_unknown_payloads(void **state)
 	assert_int_equal(decode_ok("version_then_unknown")->type, KASPA_OTHER);
 	assert_int_equal(msg.other_field, 14);
 	assert_int_equal(msg.request_id, 7);
-	assert_int_equal(kaspa_encode(&msg, enc, sizeof enc), -1);
+	assert_int_equal(kaspa_encode(&scratch, &msg, enc, sizeof enc), -1);
 }
 
 static void test_encodings_match_python(void **state)
@@ -318,8 +321,9 @@ static void test_encode_needs_room(void **state)
 	(void)state;
 	decode_ok("version_full");
 	for (size_t cap = 0; cap < c->len; cap++)
-		assert_int_equal(kaspa_encode(&msg, enc, cap), -1);
-	assert_int_equal(kaspa_encode(&msg, enc, c->len), (int)c->len);
+		assert_int_equal(kaspa_encode(&scratch, &msg, enc, cap), -1);
+	assert_int_equal(kaspa_encode(&scratch, &msg, enc, c->len),
+	    (int)c->len);
 }
 
 /* ---- bounds and hostile input ---- */
@@ -365,7 +369,7 @@ static void test_truncated_everywhere(void **state)
 
 		for (size_t n = 0; n < c->len; n += step) {
 			err = NULL;
-			if (kaspa_decode(c->bytes, n, &msg, &err) != 0)
+			if (kaspa_decode(&scratch, c->bytes, n, &msg, &err) != 0)
 				assert_clean_failure(err);
 		}
 	}
@@ -392,7 +396,7 @@ static void test_random_bytes(void **state)
 		for (size_t i = 0; i < n; i++)
 			buf[i] = (uint8_t)xorshift32(&seed);
 		err = NULL;
-		if (kaspa_decode(buf, n, &msg, &err) != 0)
+		if (kaspa_decode(&scratch, buf, n, &msg, &err) != 0)
 			assert_clean_failure(err);
 	}
 }
@@ -416,7 +420,7 @@ static void test_mutated_cases(void **state)
 				buf[xorshift32(&seed) % c->len] =
 				    (uint8_t)xorshift32(&seed);
 			err = NULL;
-			if (kaspa_decode(buf, c->len, &msg, &err) != 0)
+			if (kaspa_decode(&scratch, buf, c->len, &msg, &err) != 0)
 				assert_clean_failure(err);
 		}
 	}
@@ -510,7 +514,7 @@ static void test_ext_plain_version_has_none(void **state)
 	assert_int_equal(msg.unknown.address.count, 0);
 	assert_int_equal(msg.unknown.message.count, 0);
 	decode_ok("version_ext");
-	assert_true(kaspa_encode(&msg, enc, sizeof enc) > 0);
+	assert_true(kaspa_encode(&scratch, &msg, enc, sizeof enc) > 0);
 	assert_reencodes_identically("version_full");
 }
 

@@ -209,21 +209,33 @@ static int inflate_codes(struct inflater *s, const struct huffman *lit,
 	}
 }
 
-/* The fixed code (RFC 1951 3.2.6).  Built for each fixed block, in the
- * block's own tables: a few hundred steps, against the thousands a
- * block's symbols take, and no state kept between calls. */
-static void build_fixed(struct huffman *lit, struct huffman *dist)
-{
-	uint8_t lengths[FIXED_LIT_CODES];
-
-	memset(lengths, 8, 144);
-	memset(lengths + 144, 9, 256 - 144);
-	memset(lengths + 256, 7, 280 - 256);
-	memset(lengths + 280, 8, FIXED_LIT_CODES - 280);
-	build_huffman(lit, lengths, FIXED_LIT_CODES);
-	memset(lengths, 5, FIXED_DIST_CODES);
-	build_huffman(dist, lengths, FIXED_DIST_CODES);
-}
+/* The fixed code (RFC 1951 3.2.6) as build_huffman would make it, written
+ * out so it costs nothing per block (most gRPC messages are one fixed
+ * block) and keeps no state: lengths 7 for 256..279, 8 for 0..143 and
+ * 280..287, 9 for 144..255; every distance code 5 bits. */
+#define SEQ4(n) (n), (n) + 1, (n) + 2, (n) + 3
+#define SEQ8(n) SEQ4(n), SEQ4((n) + 4)
+#define SEQ16(n) SEQ8(n), SEQ8((n) + 8)
+#define SEQ32(n) SEQ16(n), SEQ16((n) + 16)
+static const struct huffman fixed_lit = {
+	.count = { [7] = 24, [8] = 152, [9] = 112 },
+	.symbol = {
+		SEQ16(256), SEQ8(272),
+		SEQ32(0), SEQ32(32), SEQ32(64), SEQ32(96), SEQ16(128),
+		SEQ8(280),
+		SEQ16(144), SEQ32(160), SEQ32(192), SEQ32(224),
+	},
+	.max_len = 9,
+};
+static const struct huffman fixed_dist = {
+	.count = { [5] = FIXED_DIST_CODES },
+	.symbol = { SEQ32(0) },
+	.max_len = 5,
+};
+#undef SEQ32
+#undef SEQ16
+#undef SEQ8
+#undef SEQ4
 
 /* Code lengths 0..15 are literal; 16 repeats the previous length 3..6
  * times; 17 and 18 give 3..10 and 11..138 zeros.  One sequence covers
@@ -326,8 +338,7 @@ static int inflate_block(struct inflater *s, enum block_type type)
 	case BLOCK_STORED:
 		return inflate_stored(s);
 	case BLOCK_FIXED:
-		build_fixed(&lit, &dist);
-		return inflate_codes(s, &lit, &dist);
+		return inflate_codes(s, &fixed_lit, &fixed_dist);
 	case BLOCK_DYNAMIC:
 		if (read_dynamic_codes(s, &lit, &dist) != INFLATE_OK)
 			return s->err;

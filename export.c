@@ -1095,6 +1095,7 @@ struct exporter *exporter_new(const struct export_config *c, struct loop *l,
 {
 	struct exporter *e = calloc(1, sizeof *e);
 	const char *fail;
+	bool v6;
 
 	if (e == NULL) {
 		snprintf(why, why_len, "export: out of memory");
@@ -1117,11 +1118,13 @@ struct exporter *exporter_new(const struct export_config *c, struct loop *l,
 	log->may_delete = on_may_delete;
 	log->may_delete_ud = e;
 	arm_timer(e, now_ms());
-	/* The URL's path and query may hold credentials: host only. */
-	fprintf(stderr, "kaspa-sensor: export %s to %s://%s:%u, cursor %s\n",
+	/* The URL's path and query may hold credentials: host only, an IPv6
+	 * address in brackets as the URL had it. */
+	v6 = strchr(e->url.host, ':') != NULL;
+	fprintf(stderr, "kaspa-sensor: export %s to %s://%s%s%s:%u, cursor %s\n",
 	    c->format == EXPORT_FIRESTORE ? "firestore" : "ndjson",
-	    e->url.tls ? "https" : "http", e->url.host, (unsigned)e->url.port,
-	    e->cursor_path);
+	    e->url.tls ? "https" : "http", v6 ? "[" : "", e->url.host,
+	    v6 ? "]" : "", (unsigned)e->url.port, e->cursor_path);
 	return e;
 }
 

@@ -126,6 +126,9 @@ class StoreCase(ClickHouseClass, unittest.TestCase):
         s = self.sensor(url=self.ch.insert_url(self.table, host=host))
         garbage_connections(s.port, 3)
         self.assertEqual(self.wait_count(3), 3, s.stderr_text())
+        # The start-up line names the store as the URL does.
+        self.assertIn("export ndjson to https://%s:%d," % (host, self.ch.https),
+                      s.stderr_text())
         self.assertEqual(s.stop(), 0)
 
 

@@ -43,3 +43,8 @@ enum bisect_action bisect_answer(struct bisect *b, enum bisect_verdict v)
 	b->splits++;
 	return BISECT_SPLIT;
 }
+
+void bisect_unpark(struct bisect *b, struct line_range r)
+{
+	b->todo[b->depth++] = r;     /* the slot bisect_answer emptied */
+}

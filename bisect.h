@@ -61,4 +61,9 @@ bool bisect_next(const struct bisect *b, struct line_range *r);
 /* Settles the range bisect_next gave (the batch must not be settled). */
 enum bisect_action bisect_answer(struct bisect *b, enum bisect_verdict v);
 
+/* Undoes a BISECT_PARK that could not be carried out (the dead-letter
+ * file was not writable): range r, which bisect_answer just settled, goes
+ * out next again. */
+void bisect_unpark(struct bisect *b, struct line_range r);
+
 #endif

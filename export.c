@@ -571,15 +571,19 @@ static size_t line_offset(const struct exporter *e, uint64_t line)
 	return off;
 }
 
-/* Appends data to path and fsyncs; *at: the offset it starts at. */
+/* Appends data to path and fsyncs; *at: the offset it starts at.  A
+ * short write is cut off again, so the file stays whole lines. */
 static int append_synced(const char *path, const char *data, size_t len,
     uint64_t *at)
 {
 	int fd = open(path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0644);
 	struct stat st;
-	bool ok = fd >= 0 && fstat(fd, &st) == 0 &&
-	    write(fd, data, len) == (ssize_t)len && fsync(fd) == 0;
+	bool opened = fd >= 0 && fstat(fd, &st) == 0;
+	bool ok = opened && write(fd, data, len) == (ssize_t)len &&
+	    fsync(fd) == 0;
 
+	if (opened && !ok)
+		(void)!ftruncate(fd, st.st_size);
 	if (fd >= 0)
 		close(fd);
 	*at = ok ? (uint64_t)st.st_size : 0;
@@ -622,21 +626,24 @@ static int write_why(struct exporter *e, uint64_t dead_at, const char *why)
 }
 
 /* The range's lines go to the dead-letter file as they are (replayable),
- * then the reason to DEAD.why. */
-static void dead_letter(struct exporter *e, const char *why)
+ * then the reason to DEAD.why; false if they could not be written. */
+static bool dead_letter(struct exporter *e, const char *why)
 {
 	uint64_t at;
 	bool parked = append_synced(e->dead_path, e->batch + e->range_off,
 	    e->range_len, &at) == 0 && write_why(e, at, why) == 0;
 
-	e->st.dead_batches++;
-	e->st.dead_lines += e->range.count;
+	if (parked) {
+		e->st.dead_batches++;
+		e->st.dead_lines += e->range.count;
+	}
 	note_error(e, "%" PRIu64 " lines rejected: %s", e->range.count, why);
 	fprintf(stderr, "kaspa-sensor: %s: EXPORT REJECTED %" PRIu64 " line%s"
 	    " of a batch of %" PRIu64 " (%s); %s %s\n", __func__,
 	    e->range.count, e->range.count == 1 ? "" : "s (split limit hit)",
 	    e->batch_lines, why, parked ? "parked in" :
 	    "COULD NOT WRITE the dead-letter file", e->dead_path);
+	return parked;
 }
 
 /* Shipped or parked: no longer lag. */
@@ -660,8 +667,10 @@ static void range_shipped(struct exporter *e)
 }
 
 /* The store (or the request builder) refused the range: its halves go
- * next, or it is parked. */
-static void range_refused(struct exporter *e, const char *why)
+ * next, or it is parked.  False if it could not be parked: it stays
+ * unsettled (the cursor cannot pass it) and goes out again after a
+ * backoff. */
+static bool range_refused(struct exporter *e, const char *why)
 {
 	enum bisect_action a = bisect_answer(&e->bisect, BISECT_REFUSED);
 
@@ -669,10 +678,16 @@ static void range_refused(struct exporter *e, const char *why)
 		fprintf(stderr, "kaspa-sensor: %s: a batch of %" PRIu64 " lines"
 		    " was refused (%s); sending it in halves\n", __func__,
 		    e->batch_lines, why);
-	if (a == BISECT_PARK) {
-		dead_letter(e, why);
-		range_settled(e);
+	if (a != BISECT_PARK)
+		return true;
+	if (!dead_letter(e, why)) {
+		bisect_unpark(&e->bisect, e->range);
+		fail_retry(e, "refused lines not parked: cannot write %s",
+		    e->dead_path);
+		return false;
 	}
+	range_settled(e);
+	return true;
 }
 
 /* Every line of the batch is shipped or parked: advance the cursor.
@@ -717,9 +732,10 @@ static void start_exchange(struct exporter *e)
 			start_dial(e);
 			return;
 		}
-		range_refused(e, e->fs ? "not sent: not a Firestore document"
-		    " (an object with a usable string event_id)" :
-		    "not sent: does not fit a request");
+		if (!range_refused(e, e->fs ? "not sent: not a Firestore "
+		    "document (an object with a usable string event_id)" :
+		    "not sent: does not fit a request"))
+			return;
 	}
 	batch_done(e);
 }
@@ -808,7 +824,8 @@ static void handle_response(struct exporter *e, int status, char *body,
 	} else {
 		excerpt(text, sizeof text, body, len);
 		snprintf(why, sizeof why, "HTTP %d: %s", status, text);
-		range_refused(e, why);
+		if (!range_refused(e, why))
+			return;
 	}
 	start_exchange(e);
 }

@@ -186,6 +186,35 @@ static void test_all_bad_hits_the_hard_limit(void **state)
 	}
 }
 
+/* A park the caller could not carry out: the same line goes out again,
+ * and the lines after it wait for it. */
+static void test_unpark_sends_the_same_range_again(void **state)
+{
+	struct bisect b;
+	struct line_range r, again;
+
+	(void)state;
+	bisect_start(&b, 4);
+	assert_int_equal(bisect_answer(&b, BISECT_REFUSED), BISECT_SPLIT);
+	assert_true(bisect_next(&b, &r));                 /* lines 0..1 */
+	assert_int_equal(bisect_answer(&b, BISECT_REFUSED), BISECT_SPLIT);
+	assert_true(bisect_next(&b, &r));
+	assert_int_equal(r.first, 0);
+	assert_int_equal(r.count, 1);
+	assert_int_equal(bisect_answer(&b, BISECT_REFUSED), BISECT_PARK);
+	bisect_unpark(&b, r);
+	assert_true(bisect_next(&b, &again));
+	assert_int_equal(again.first, 0);
+	assert_int_equal(again.count, 1);
+	assert_int_equal(bisect_answer(&b, BISECT_REFUSED), BISECT_PARK);
+	assert_true(bisect_next(&b, &r));                 /* then line 1 */
+	assert_int_equal(r.first, 1);
+	assert_int_equal(bisect_answer(&b, BISECT_ACCEPTED), BISECT_SHIP);
+	assert_true(bisect_next(&b, &r));                 /* then 2..3 */
+	assert_int_equal(r.first, 2);
+	assert_int_equal(r.count, 2);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -197,6 +226,7 @@ int main(void)
 		cmocka_unit_test(test_every_small_case),
 		cmocka_unit_test(test_spread_bad_lines_in_the_largest_batch),
 		cmocka_unit_test(test_all_bad_hits_the_hard_limit),
+		cmocka_unit_test(test_unpark_sends_the_same_range_again),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

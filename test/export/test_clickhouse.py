@@ -258,6 +258,32 @@ class ClickHouseCase(StoreCase):
         self.assertEqual(s.stop(), 0)
 
 
+    def test_unwritable_dead_letter_file_holds_the_cursor(self):
+        # The refused lines cannot be parked (the dead-letter path is a
+        # directory): they stay unshipped, retried, and the cursor stays;
+        # once the file can be written they are parked and it moves on.
+        self.ch.query("CREATE TABLE %s_strict (event_id String, user_agent"
+                      " String) ENGINE = MergeTree ORDER BY event_id"
+                      % self.table)
+        s = self.sensor(url=self.ch.insert_url(self.table + "_strict"))
+        dead, cursor = s.log + ".dead", s.log + ".cursor"
+        os.mkdir(dead)
+        garbage_connections(s.port, 2)
+        self.assertTrue(wait_for(lambda: s.stderr_text().count(
+            "COULD NOT WRITE the dead-letter file") >= 3), s.stderr_text())
+        self.assertIn("refused lines not parked", s.stderr_text())
+        if os.path.exists(cursor):        # "dev ino offset"
+            self.assertEqual(open(cursor).read().split()[2], "0",
+                             "the cursor passed lines that were not parked")
+        os.rmdir(dead)
+        self.assertTrue(wait_for(lambda: os.path.exists(dead) and
+                                 len(s.records(dead)) == 2), s.stderr_text())
+        self.assertEqual({r["event_id"] for r in s.records(dead)},
+                         {r["event_id"] for r in log_records(s)})
+        self.assertTrue(wait_for(lambda: os.path.exists(cursor)))
+        self.assertEqual(s.stop(), 0)
+
+
 class IpSanCase(StoreCase):
     """A certificate for two addresses (no DNS name; CN is a name)."""
     CH_ARGS = {"name": "store.example", "san": "IP:127.0.0.1,IP:::1",

@@ -117,7 +117,7 @@ run: deps-build kaspa-sensor
 # ---- tests: gcc + glibc + sanitizers + cmocka ----
 TCC      := gcc
 TFLAGS   := $(CSTD) $(WARN) -g -O1 -fsanitize=address,undefined \
-            -fno-sanitize-recover=all $(PB_DEFS) $(LAYER_INC) -I$(GEN)
+            -fno-sanitize-recover=all $(PB_DEFS) $(LAYER_INC) -I$(GEN) -Itest
 
 UNIT     := hpack inflate h2 kaspa_pb json_write ndjson ipmap addr report metrics loop config \
             http1 dns jwt socks5 dial bisect x509_ip jsonr listener census
@@ -157,8 +157,9 @@ test_report_DEPS   := $(REPORT_DEPS)
 test_census_DEPS   := output/census.c output/census_out.c codec/json_write.c $(REPORT_DEPS)
 test_census_LIBS   := -lm
 
+# A unit test sits in the folder of test/ that mirrors its module's.
 .SECONDEXPANSION:
-$(B)/test/test_%: test/test_%.c $$(test_%_DEPS) $(HDRS) $(wildcard test/*.h) $(PROTO_C)
+$(B)/test/test_%: $$(wildcard test/test_$$*.c test/*/test_$$*.c) $$(test_%_DEPS) $(HDRS) $(wildcard test/*.h) $(PROTO_C)
 	@mkdir -p $(@D)
 	$(TCC) $(TFLAGS) -o $@ $< $(test_$*_DEPS) $(test_$*_LIBS) -lcmocka
 

@@ -18,11 +18,21 @@ PB_DEFS  := -DPB_ENABLE_MALLOC
 GEN      := $(B)/gen
 PROTO_C  := $(GEN)/kaspa.pb.c
 
-SRCS     := sensor.c config.c loop.c ipmap.c addr.c peer.c probe.c client.c crawl.c report.c announce.c h2.c hpack.c inflate.c kaspa_pb.c ndjson.c metrics.c
-SRCS     += export.c bisect.c http1.c tls.c x509_ip.c dns.c pem.c jsonr.c jwt.c firestore.c fortify_shim.c
-SRCS     += dial.c socks5.c decimal.c listener.c json_write.c hex.c
-SRCS     += handshake.c conn.c peer_log.c
-SRCS     += census.c census_out.c
+# Layers (docs/ARCHITECTURE.md): the data path's spine at the root, the
+# rest by folder.  codec/ compiles with only itself on the include path
+# (CODEC_INC): a header of the root, net/, session/ or output/ there
+# fails the build; test/test_layers.py checks its system includes.
+LAYERS   := codec net session output
+HDRS     := $(wildcard *.h $(LAYERS:%=%/*.h))
+LAYER_INC := -I. $(LAYERS:%=-I%)
+CODEC_INC := -Icodec
+src_inc   = $(if $(filter codec/%,$<),$(CODEC_INC),-I$(GEN) $(LAYER_INC))
+
+SRCS     := sensor.c session/config.c net/loop.c net/ipmap.c net/addr.c session/peer.c probe.c session/client.c session/crawl.c output/report.c session/announce.c h2.c codec/hpack.c codec/inflate.c kaspa_pb.c output/ndjson.c output/metrics.c
+SRCS     += export.c codec/bisect.c codec/http1.c net/tls.c codec/x509_ip.c net/dns.c codec/pem.c codec/jsonr.c codec/jwt.c output/firestore.c compat/fortify_shim.c
+SRCS     += net/dial.c net/socks5.c codec/decimal.c net/listener.c codec/json_write.c codec/hex.c
+SRCS     += session/handshake.c session/conn.c session/peer_log.c
+SRCS     += output/census.c output/census_out.c
 OBJS     := $(SRCS:%.c=$(B)/musl/%.o) $(B)/musl/kaspa.pb.o
 
 DEB_ARCH := $(shell dpkg --print-architecture)
@@ -65,9 +75,9 @@ $(PROTO_C): proto/kaspa.proto proto/kaspa.options
 	mkdir -p $(GEN)
 	nanopb_generator.py -q -I proto -D $(GEN) proto/kaspa.proto
 
-$(B)/musl/%.o: %.c $(INC)/.stamp $(PROTO_C) $(wildcard *.h)
+$(B)/musl/%.o: %.c $(INC)/.stamp $(PROTO_C) $(HDRS)
 	@mkdir -p $(@D)
-	$(MUSL_CC) $(CSTD) $(WARN) $(OPT) $(PB_DEFS) -I$(INC) -I$(GEN) -I. -c $< -o $@
+	$(MUSL_CC) $(CSTD) $(WARN) $(OPT) $(PB_DEFS) -I$(INC) $(src_inc) -c $< -o $@
 
 $(B)/musl/kaspa.pb.o: $(PROTO_C) $(INC)/.stamp
 	@mkdir -p $(@D)
@@ -86,9 +96,9 @@ A64_CC   := aarch64-linux-musl-gcc
 A64_OBJS := $(SRCS:%.c=$(B)/arm64/%.o) $(B)/arm64/kaspa.pb.o
 A64_LIBS := $(subst $(LIBDIR),/usr/lib/aarch64-linux-gnu,$(PROD_LIBS))
 
-$(B)/arm64/%.o: %.c $(INC)/.stamp $(PROTO_C) $(wildcard *.h)
+$(B)/arm64/%.o: %.c $(INC)/.stamp $(PROTO_C) $(HDRS)
 	@mkdir -p $(@D)
-	$(A64_CC) $(CSTD) $(WARN) $(OPT) $(PB_DEFS) -I$(INC) -I$(GEN) -I. -c $< -o $@
+	$(A64_CC) $(CSTD) $(WARN) $(OPT) $(PB_DEFS) -I$(INC) $(src_inc) -c $< -o $@
 
 $(B)/arm64/kaspa.pb.o: $(PROTO_C) $(INC)/.stamp
 	@mkdir -p $(@D)
@@ -107,48 +117,49 @@ run: deps-build kaspa-sensor
 # ---- tests: gcc + glibc + sanitizers + cmocka ----
 TCC      := gcc
 TFLAGS   := $(CSTD) $(WARN) -g -O1 -fsanitize=address,undefined \
-            -fno-sanitize-recover=all $(PB_DEFS) -I. -I$(GEN)
+            -fno-sanitize-recover=all $(PB_DEFS) $(LAYER_INC) -I$(GEN) -Itest
 
 UNIT     := hpack inflate h2 kaspa_pb json_write ndjson ipmap addr report metrics loop config \
             http1 dns jwt socks5 dial bisect x509_ip jsonr listener census
 UNIT     += handshake_engine
-test_hpack_DEPS    := hpack.c
-test_inflate_DEPS  := inflate.c
+test_hpack_DEPS    := codec/hpack.c
+test_inflate_DEPS  := codec/inflate.c
 test_inflate_LIBS  := -lz
-test_h2_DEPS       := h2.c hpack.c inflate.c
+test_h2_DEPS       := h2.c codec/hpack.c codec/inflate.c
 test_h2_LIBS       := -lz
 test_kaspa_pb_DEPS := kaspa_pb.c $(PROTO_C)
 test_kaspa_pb_LIBS := $(PB_LIB)
-test_json_write_DEPS := json_write.c hex.c
-test_ndjson_DEPS   := ndjson.c
-test_http1_DEPS    := http1.c decimal.c hex.c
-test_jsonr_DEPS    := jsonr.c decimal.c hex.c
-test_bisect_DEPS   := bisect.c
-test_dns_DEPS      := dns.c
-test_x509_ip_DEPS  := x509_ip.c
-test_socks5_DEPS   := socks5.c addr.c decimal.c
-test_dial_DEPS     := dial.c socks5.c dns.c addr.c decimal.c loop.c
-test_jwt_DEPS      := jwt.c pem.c
+test_json_write_DEPS := codec/json_write.c codec/hex.c
+test_ndjson_DEPS   := output/ndjson.c
+test_http1_DEPS    := codec/http1.c codec/decimal.c codec/hex.c
+test_jsonr_DEPS    := codec/jsonr.c codec/decimal.c codec/hex.c
+test_bisect_DEPS   := codec/bisect.c
+test_dns_DEPS      := net/dns.c
+test_x509_ip_DEPS  := codec/x509_ip.c
+test_socks5_DEPS   := net/socks5.c net/addr.c codec/decimal.c
+test_dial_DEPS     := net/dial.c net/socks5.c net/dns.c net/addr.c codec/decimal.c net/loop.c
+test_jwt_DEPS      := codec/jwt.c codec/pem.c
 test_jwt_LIBS      := $(SSL_LIB)
-test_ipmap_DEPS    := ipmap.c
-test_addr_DEPS     := addr.c decimal.c
-test_metrics_DEPS  := metrics.c http1.c hex.c listener.c addr.c decimal.c loop.c
-test_loop_DEPS     := loop.c
-test_config_DEPS   := config.c addr.c decimal.c
-test_handshake_engine_DEPS := handshake.c
+test_ipmap_DEPS    := net/ipmap.c
+test_addr_DEPS     := net/addr.c codec/decimal.c
+test_metrics_DEPS  := output/metrics.c codec/http1.c codec/hex.c net/listener.c net/addr.c codec/decimal.c net/loop.c
+test_loop_DEPS     := net/loop.c
+test_config_DEPS   := session/config.c net/addr.c codec/decimal.c
+test_handshake_engine_DEPS := session/handshake.c
 # poll() wrapped: the test sees each timeout and injects EINTR/errors.
 test_loop_LIBS     := -Wl,--wrap=poll
-test_listener_DEPS := listener.c loop.c addr.c decimal.c
+test_listener_DEPS := net/listener.c net/loop.c net/addr.c codec/decimal.c
 # accept4() wrapped: the test makes the next call fail.
 test_listener_LIBS := -Wl,--wrap=accept4
 # report and census read logs offline: no socket, loop or protocol code.
-REPORT_DEPS        := report.c addr.c decimal.c jsonr.c hex.c
+REPORT_DEPS        := output/report.c net/addr.c codec/decimal.c codec/jsonr.c codec/hex.c
 test_report_DEPS   := $(REPORT_DEPS)
-test_census_DEPS   := census.c census_out.c json_write.c $(REPORT_DEPS)
+test_census_DEPS   := output/census.c output/census_out.c codec/json_write.c $(REPORT_DEPS)
 test_census_LIBS   := -lm
 
+# A unit test sits in the folder of test/ that mirrors its module's.
 .SECONDEXPANSION:
-$(B)/test/test_%: test/test_%.c $$(test_%_DEPS) $(wildcard *.h test/*.h) $(PROTO_C)
+$(B)/test/test_%: $$(wildcard test/test_$$*.c test/*/test_$$*.c) $$(test_%_DEPS) $(HDRS) $(wildcard test/*.h) $(PROTO_C)
 	@mkdir -p $(@D)
 	$(TCC) $(TFLAGS) -o $@ $< $(test_$*_DEPS) $(test_$*_LIBS) -lcmocka
 
@@ -160,6 +171,8 @@ unit: $(UNIT:%=$(B)/test/test_%) $(OBJS)
 	/usr/bin/python3 test/interop/run_all.py test test_count_results.py || rc=1; \
 	echo "== unit: statics (no module keeps file-scope mutable state)"; \
 	/usr/bin/python3 test/interop/run_all.py test test_statics.py || rc=1; \
+	echo "== unit: layers (codec/ includes no network header)"; \
+	/usr/bin/python3 test/interop/run_all.py test test_layers.py || rc=1; \
 	exit $$rc
 
 interop: kaspa-sensor
@@ -169,23 +182,23 @@ interop: kaspa-sensor
 # peers (fuzz/capture_seeds.py); `make fuzz FUZZ_SECONDS=N` per target ----
 FCC      := clang
 FFLAGS   := $(CSTD) $(WARN) -g -O1 -fsanitize=fuzzer,address,undefined \
-            $(PB_DEFS) -I. -I$(GEN)
+            $(PB_DEFS) $(LAYER_INC) -I$(GEN)
 FUZZ     := hpack inflate kaspa_pb json_write h2 config report metrics http1 dns jsonr \
             socks5 x509_ip census
-fuzz_hpack_DEPS    := hpack.c
-fuzz_inflate_DEPS  := inflate.c
+fuzz_hpack_DEPS    := codec/hpack.c
+fuzz_inflate_DEPS  := codec/inflate.c
 fuzz_inflate_LIBS  := -lz
 fuzz_kaspa_pb_DEPS := kaspa_pb.c $(PROTO_C)
 fuzz_kaspa_pb_LIBS := $(PB_LIB)
-fuzz_json_write_DEPS := json_write.c hex.c
-fuzz_http1_DEPS    := http1.c decimal.c hex.c
-fuzz_dns_DEPS      := dns.c
-fuzz_x509_ip_DEPS  := x509_ip.c
-fuzz_socks5_DEPS   := socks5.c addr.c decimal.c
-fuzz_jsonr_DEPS    := jsonr.c decimal.c hex.c
-fuzz_h2_DEPS       := h2.c hpack.c inflate.c
-fuzz_config_DEPS   := config.c addr.c decimal.c
-fuzz_metrics_DEPS  := metrics.c http1.c hex.c listener.c addr.c decimal.c loop.c
+fuzz_json_write_DEPS := codec/json_write.c codec/hex.c
+fuzz_http1_DEPS    := codec/http1.c codec/decimal.c codec/hex.c
+fuzz_dns_DEPS      := net/dns.c
+fuzz_x509_ip_DEPS  := codec/x509_ip.c
+fuzz_socks5_DEPS   := net/socks5.c net/addr.c codec/decimal.c
+fuzz_jsonr_DEPS    := codec/jsonr.c codec/decimal.c codec/hex.c
+fuzz_h2_DEPS       := h2.c codec/hpack.c codec/inflate.c
+fuzz_config_DEPS   := session/config.c net/addr.c codec/decimal.c
+fuzz_metrics_DEPS  := output/metrics.c codec/http1.c codec/hex.c net/listener.c net/addr.c codec/decimal.c net/loop.c
 fuzz_config_RUN    := -close_fd_mask=3
 fuzz_report_DEPS   := $(REPORT_DEPS)
 fuzz_census_DEPS   := $(test_census_DEPS)
@@ -194,7 +207,7 @@ FUZZ_SECONDS ?= 60
 SMOKE_SECONDS ?= 4
 SEEDS    := $(B)/fuzz/seeds
 
-$(B)/fuzz/fuzz_%: fuzz/fuzz_%.c $$(fuzz_%_DEPS) $(wildcard *.h) $(PROTO_C)
+$(B)/fuzz/fuzz_%: fuzz/fuzz_%.c $$(fuzz_%_DEPS) $(HDRS) $(PROTO_C)
 	@mkdir -p $(@D)
 	$(FCC) $(FFLAGS) -o $@ $< $(fuzz_$*_DEPS) $(fuzz_$*_LIBS)
 
@@ -218,7 +231,7 @@ fuzz-smoke:
 # The sensor itself under ASan/UBSan (glibc; it has the checked mem*
 # functions the shim supplies to musl): the robust tests that look for
 # memory errors run it.
-$(B)/asan/kaspa-sensor: $(filter-out fortify_shim.c,$(SRCS)) $(PROTO_C) $(wildcard *.h)
+$(B)/asan/kaspa-sensor: $(filter-out compat/fortify_shim.c,$(SRCS)) $(PROTO_C) $(HDRS)
 	@mkdir -p $(@D)
 	$(TCC) $(TFLAGS) -o $@ $(filter %.c,$^) $(PROD_LIBS) -lm
 
@@ -252,11 +265,11 @@ export-test: kaspa-sensor
 	/usr/bin/python3 test/export/run_all.py
 
 # ---- benchmarks (BENCHMARKS.md): gcc -O2 tools, the product as shipped ----
-BENCH_SRCS := h2.c hpack.c inflate.c kaspa_pb.c loop.c $(PROTO_C)
+BENCH_SRCS := h2.c codec/hpack.c codec/inflate.c kaspa_pb.c net/loop.c $(PROTO_C)
 
-$(B)/bench/loadgen: bench/loadgen.c $(BENCH_SRCS) $(wildcard *.h)
+$(B)/bench/loadgen: bench/loadgen.c $(BENCH_SRCS) $(HDRS)
 	@mkdir -p $(@D)
-	$(TCC) $(CSTD) $(WARN) -O2 -g $(PB_DEFS) -I. -I$(GEN) -o $@ $< $(BENCH_SRCS) $(PB_LIB)
+	$(TCC) $(CSTD) $(WARN) -O2 -g $(PB_DEFS) $(LAYER_INC) -I$(GEN) -o $@ $< $(BENCH_SRCS) $(PB_LIB)
 
 $(B)/bench/ceiling: bench/ceiling.c
 	@mkdir -p $(@D)

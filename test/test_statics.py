@@ -1,5 +1,6 @@
 """No product module keeps file-scope mutable state (issue 13): every
-product object of the musl build (build/musl/*.o) is read with objdump,
+product object of the musl build (build/musl/**/*.o, the source's folder
+kept) is read with objdump,
 and a symbol in a writable data section (.data*, .bss*; .data.rel.ro is
 read-only once relocated) fails the test unless its file is one of the
 process's or a subcommand's entry points below, which own the context
@@ -18,9 +19,9 @@ OBJS = os.path.join(REPO, "build", "musl")
 OWNERS = {
     "sensor.o": "main's process context (struct sensor, struct config) "
                 "and the self-pipe the signal handler writes to",
-    "crawl.o": "crawl_main's context (struct crawl)",
-    "report.o": "report_main's context (struct report)",
-    "census_out.o": "census_main's context (census, result, JSON line)",
+    "session/crawl.o": "crawl_main's context (struct crawl)",
+    "output/report.o": "report_main's context (struct report)",
+    "output/census_out.o": "census_main's context (census, result, JSON line)",
 }
 
 
@@ -43,11 +44,12 @@ def writable_symbols(obj):
 
 class NoModuleStatics(unittest.TestCase):
     def test_only_entry_points_hold_writable_statics(self):
-        objs = sorted(glob.glob(os.path.join(OBJS, "*.o")))
+        objs = sorted(glob.glob(os.path.join(OBJS, "**", "*.o"),
+                                recursive=True))
         self.assertGreater(len(objs), 20, "build the product first")
         found = {}
         for obj in objs:
-            base = os.path.basename(obj)
+            base = os.path.relpath(obj, OBJS)
             if base in OWNERS:
                 continue
             names = writable_symbols(obj)

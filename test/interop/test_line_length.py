@@ -79,7 +79,7 @@ def line_of(sensor, port):
 
 
 def json_line_max():
-    with open(os.path.join(kp.REPO, "json_write.h")) as f:
+    with open(os.path.join(kp.REPO, "codec", "json_write.h")) as f:
         return int(re.search(r"#define JSON_LINE_MAX (\d+)", f.read())[1])
 
 

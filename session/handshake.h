@@ -23,7 +23,7 @@
  * after Ready ends an "ok" handshake.
  *
  * States (enum hs_state), every transition, listed with its test in
- * test/test_handshake_engine.c:
+ * test/session/test_handshake_engine.c:
  *   HOLD_VERSION -> WAIT_VERSION -> WAIT_VERACK -> WAIT_READY
  *     -> REQUESTING (as often as requested) -> LINGER -> DONE,
  *   and any state -> DONE.

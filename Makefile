@@ -158,12 +158,14 @@ FCC      := clang
 FFLAGS   := $(CSTD) $(WARN) -g -O1 -fsanitize=fuzzer,address,undefined \
             $(PB_DEFS) -I. -I$(GEN)
 FUZZ     := hpack inflate kaspa_pb ndjson h2 config report metrics http1 dns jsonr \
-            socks5
+            socks5 kaspa_envelope
 fuzz_hpack_DEPS    := hpack.c
 fuzz_inflate_DEPS  := inflate.c
 fuzz_inflate_LIBS  := -lz
-fuzz_kaspa_pb_DEPS := kaspa_pb.c $(PROTO_C)
+fuzz_kaspa_pb_DEPS := kaspa_pb.c fuzz/kaspa_msg_equal.c $(PROTO_C)
 fuzz_kaspa_pb_LIBS := $(PB_LIB)
+fuzz_kaspa_envelope_DEPS := $(fuzz_kaspa_pb_DEPS)
+fuzz_kaspa_envelope_LIBS := $(PB_LIB)
 fuzz_ndjson_DEPS   := ndjson.c
 fuzz_http1_DEPS    := http1.c
 fuzz_dns_DEPS      := dns.c
@@ -215,7 +217,7 @@ fuzz-long:
 # Minimizes each committed corpus plus what runs added to it (-merge=1).
 fuzz-corpus: $(FUZZ:%=fuzz-corpus-%)
 fuzz-corpus-%: $(B)/fuzz/fuzz_% $(SEEDS)/.stamp
-	@rm -rf $(B)/fuzz/merged/$* && mkdir -p $(B)/fuzz/merged/$* $(B)/fuzz/corpus/$*
+	@rm -rf $(B)/fuzz/merged/$* && mkdir -p $(B)/fuzz/merged/$* $(B)/fuzz/corpus/$* $(SEEDS)/$*
 	@$< -merge=1 $(fuzz_$*_RUN) $(B)/fuzz/merged/$* $(wildcard $(CORPUS)/$*) \
 	    $(B)/fuzz/corpus/$* $(SEEDS)/$* >$(B)/fuzz/merged/$*.log 2>&1 || \
 	    { tail -20 $(B)/fuzz/merged/$*.log; exit 1; }

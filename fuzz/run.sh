@@ -18,8 +18,9 @@ logdir=${FUZZ_LOG_DIR:-$(dirname "$bin")}
 log=$logdir/$name.log
 mkdir -p "$corpus" "$crashes" "$logdir"
 start=$(date +%s)
+# CORPUS first: libFuzzer adds what it finds to the first directory only.
 "$bin" -max_total_time="$secs" -print_final_stats=1 \
-    -artifact_prefix="$crashes/$name-" "$@" "$corpus" >"$log" 2>&1
+    -artifact_prefix="$crashes/$name-" "$corpus" "$@" >"$log" 2>&1
 rc=$?
 elapsed=$(($(date +%s) - start))
 # "#1234<TAB>DONE cov: 567 ft: 890 corp: 12/3456b ..." (INITED: at start;

@@ -184,12 +184,14 @@ FCC      := clang
 FFLAGS   := $(CSTD) $(WARN) -g -O1 -fsanitize=fuzzer,address,undefined \
             $(PB_DEFS) $(LAYER_INC) -I$(GEN)
 FUZZ     := hpack inflate kaspa_pb json_write h2 config report metrics http1 dns jsonr \
-            socks5 x509_ip census
+            socks5 x509_ip census kaspa_envelope
 fuzz_hpack_DEPS    := codec/hpack.c
 fuzz_inflate_DEPS  := codec/inflate.c
 fuzz_inflate_LIBS  := -lz
-fuzz_kaspa_pb_DEPS := kaspa_pb.c $(PROTO_C)
+fuzz_kaspa_pb_DEPS := kaspa_pb.c fuzz/kaspa_msg_equal.c $(PROTO_C)
 fuzz_kaspa_pb_LIBS := $(PB_LIB)
+fuzz_kaspa_envelope_DEPS := $(fuzz_kaspa_pb_DEPS)
+fuzz_kaspa_envelope_LIBS := $(PB_LIB)
 fuzz_json_write_DEPS := codec/json_write.c codec/hex.c
 fuzz_http1_DEPS    := codec/http1.c codec/decimal.c codec/hex.c
 fuzz_dns_DEPS      := net/dns.c
@@ -206,6 +208,9 @@ fuzz_census_LIBS   := $(test_census_LIBS)
 FUZZ_SECONDS ?= 60
 SMOKE_SECONDS ?= 4
 SEEDS    := $(B)/fuzz/seeds
+# Committed corpora, minimized (`make fuzz-corpus`): every run starts from
+# them, read only; what a run finds goes to $(B)/fuzz/corpus.
+CORPUS   := fuzz/corpus
 
 $(B)/fuzz/fuzz_%: fuzz/fuzz_%.c $$(fuzz_%_DEPS) $(HDRS) $(PROTO_C)
 	@mkdir -p $(@D)
@@ -219,7 +224,8 @@ $(SEEDS)/.stamp: fuzz/capture_seeds.py $(wildcard test/peers/*.py)
 .PRECIOUS: $(B)/fuzz/fuzz_%
 fuzz-run-%: $(B)/fuzz/fuzz_% $(SEEDS)/.stamp
 	@mkdir -p $(SEEDS)/$*   # targets without captured seeds start empty
-	@sh fuzz/run.sh $< $(SECS) $(B)/fuzz/corpus/$* $(SEEDS)/$* $(fuzz_$*_RUN)
+	@sh fuzz/run.sh $< $(SECS) $(B)/fuzz/corpus/$* $(wildcard $(CORPUS)/$*) \
+	    $(SEEDS)/$* $(fuzz_$*_RUN) $(if $(FUZZ_RUNS),-runs=$(FUZZ_RUNS))
 
 # -k: every target runs even after one crashes.
 fuzz:
@@ -227,6 +233,24 @@ fuzz:
 
 fuzz-smoke:
 	@$(MAKE) -s -k $(FUZZ:%=fuzz-run-%) SECS=$(SMOKE_SECONDS)
+
+# The long campaign, one target after another, logs in $(B)/fuzz/long:
+# `make fuzz-long HOURS=N` shares N hours among the targets, `make
+# fuzz-long FUZZ_RUNS=N` runs each to N executions (FUZZ="h2 hpack" picks
+# targets).  Then `make fuzz-corpus` keeps what they found.
+fuzz-long:
+	@$(MAKE) -s -k $(FUZZ:%=fuzz-run-%) FUZZ_LOG_DIR=$(B)/fuzz/long \
+	    SECS=$(if $(FUZZ_RUNS),0,$(shell awk 'BEGIN { print int($(HOURS) * 3600 / $(words $(FUZZ))) }'))
+
+# Minimizes each committed corpus plus what runs added to it (-merge=1).
+fuzz-corpus: $(FUZZ:%=fuzz-corpus-%)
+fuzz-corpus-%: $(B)/fuzz/fuzz_% $(SEEDS)/.stamp
+	@rm -rf $(B)/fuzz/merged/$* && mkdir -p $(B)/fuzz/merged/$* $(B)/fuzz/corpus/$* $(SEEDS)/$*
+	@$< -merge=1 $(fuzz_$*_RUN) $(B)/fuzz/merged/$* $(wildcard $(CORPUS)/$*) \
+	    $(B)/fuzz/corpus/$* $(SEEDS)/$* >$(B)/fuzz/merged/$*.log 2>&1 || \
+	    { tail -20 $(B)/fuzz/merged/$*.log; exit 1; }
+	@rm -rf $(CORPUS)/$* && mkdir -p $(CORPUS) && mv $(B)/fuzz/merged/$* $(CORPUS)/$*
+	@echo "$(CORPUS)/$*: $$(ls $(CORPUS)/$* | wc -l) inputs, $$(cat $(CORPUS)/$*/* | wc -c) bytes"
 
 # The sensor itself under ASan/UBSan (glibc; it has the checked mem*
 # functions the shim supplies to musl): the robust tests that look for

@@ -203,6 +203,18 @@ static long skip_literal(const char *p, size_t n, size_t i, const char *lit)
 
 static long skip_at(const char *p, size_t n, size_t i, int depth);
 
+/* next: the index after a member's key (negative: a bad key); the index
+ * after the ':' that must follow it, or -1. */
+static long after_colon(const char *p, size_t n, long next)
+{
+	size_t i;
+
+	if (next < 0)
+		return -1;
+	i = jsonr_ws(p, n, (size_t)next);
+	return i < n && p[i] == ':' ? (long)i + 1 : -1;
+}
+
 /* Members or elements up to the closing bracket; index after it. */
 static long skip_container(const char *p, size_t n, size_t i, int depth,
     bool object)
@@ -215,13 +227,11 @@ static long skip_container(const char *p, size_t n, size_t i, int depth,
 	for (;;) {
 		long next;
 		if (object) {
-			next = jsonr_string(p, n, jsonr_ws(p, n, i), NULL, 0, NULL);
+			next = after_colon(p, n, jsonr_string(p, n,
+			    jsonr_ws(p, n, i), NULL, 0, NULL));
 			if (next < 0)
 				return -1;
-			i = jsonr_ws(p, n, (size_t)next);
-			if (i >= n || p[i] != ':')
-				return -1;
-			i++;
+			i = (size_t)next;
 		}
 		next = skip_at(p, n, i, depth + 1);
 		if (next < 0)
@@ -299,12 +309,10 @@ int jsonr_iter_next(struct jsonr_iter *it, const char *p, size_t n,
 			len = 0;
 		}
 		it->key_len = len;
+		next = after_colon(p, n, next);
 		if (next < 0)
 			return -1;
-		i = jsonr_ws(p, n, (size_t)next);
-		if (i >= n || p[i] != ':')
-			return -1;
-		i++;
+		i = (size_t)next;
 	}
 	i = jsonr_ws(p, n, i);
 	if (i >= n)

@@ -1009,12 +1009,15 @@ static void on_timer(struct loop *l, int slot, short revents, void *ud)
 /* ---- setup ---- */
 
 /* "Name: value" lines; LF or CRLF; blank and '#' lines skipped. */
-static int load_headers(struct exporter *e, const char *path)
+/* -1 with *why for bad content, or with *why NULL and errno. */
+static int load_headers(struct exporter *e, const char *path,
+    const char **why)
 {
 	char line[HEADER_FILE_MAX];
 	size_t n = 0;
 	FILE *f = fopen(path, "re");
 
+	*why = NULL;
 	if (f == NULL)
 		return -1;
 	while (fgets(line, sizeof line, f) != NULL) {
@@ -1023,7 +1026,7 @@ static int load_headers(struct exporter *e, const char *path)
 			continue;
 		if (n + len + 2 > HEADER_FILE_MAX) {
 			fclose(f);
-			errno = EFBIG;
+			*why = "more than 8192 bytes of header lines";
 			return -1;
 		}
 		memcpy(e->headers + n, line, len);
@@ -1033,7 +1036,7 @@ static int load_headers(struct exporter *e, const char *path)
 	fclose(f);
 	e->headers[n] = '\0';
 	if (http1_check_headers(e->headers, n) != 0) {
-		errno = EINVAL;   /* the lines themselves are not echoed */
+		*why = "not valid HTTP header lines";   /* never echoed */
 		return -1;
 	}
 	return 0;
@@ -1065,53 +1068,76 @@ static bool needs_tls(const struct exporter *e)
 	return e->url.tls || (e->fs != NULL && firestore_token_url(e->fs)->tls);
 }
 
-/* Everything exporter_new checks; returns what failed, or NULL. */
-static const char *setup(struct exporter *e)
+/* Writes "export: WHAT[: REASON]" into why; returns -1.  A NULL reason
+ * after a file step means its system call failed: errno says why. */
+static int setup_failed(char *why, size_t why_len, const char *what,
+    const char *reason, bool file_step)
+{
+	if (reason == NULL && file_step)
+		reason = strerror(errno);
+	snprintf(why, why_len, "export: %s%s%s", what, reason ? ": " : "",
+	    reason ? reason : "");
+	return -1;
+}
+
+/* Everything exporter_new checks; -1 with the reason in why. */
+static int setup(struct exporter *e, char *why, size_t why_len)
 {
 	size_t req_body = e->cfg.format == EXPORT_FIRESTORE ?
 	    6 * e->cfg.batch_bytes + 512 * e->cfg.batch_lines + 8192 :
 	    e->cfg.batch_bytes + 8192;
-	const char *fail;
+	const char *reason;
+	char fs_why[160];
 
 	if (url_parse(e->cfg.url, &e->url) != 0)
-		return "--export-url is not a valid http(s) URL";
+		return setup_failed(why, why_len,
+		    "--export-url is not a valid http(s) URL", NULL, false);
 	if (e->cfg.format == EXPORT_FIRESTORE && e->cfg.batch_lines > 500)
-		return "Firestore commits take at most 500 writes:"
-		    " --export-batch-lines 500 or less";
+		return setup_failed(why, why_len, "Firestore commits take at"
+		    " most 500 writes: --export-batch-lines 500 or less", NULL,
+		    false);
 	if (setup_paths(e) != 0)
-		return "cursor or dead-letter path too long";
-	if (e->cfg.header_file && load_headers(e, e->cfg.header_file) != 0)
-		return e->cfg.header_file;
+		return setup_failed(why, why_len,
+		    "cursor or dead-letter path too long", NULL, false);
+	if (e->cfg.header_file &&
+	    load_headers(e, e->cfg.header_file, &reason) != 0)
+		return setup_failed(why, why_len, e->cfg.header_file, reason,
+		    true);
 	if (e->cfg.format == EXPORT_FIRESTORE &&
-	    (e->fs = firestore_new(e->cfg.credentials_file, &e->url,
-	    &fail)) == NULL)
-		return fail;
+	    (e->fs = firestore_new(e->cfg.credentials_file, &e->url, fs_why,
+	    sizeof fs_why)) == NULL)
+		return setup_failed(why, why_len, fs_why, NULL, false);
 	if (!e->cfg.allow_http && (!e->url.tls ||
 	    (e->fs && !firestore_token_url(e->fs)->tls)))
-		return "http:// needs --export-allow-http";
-	if (needs_tls(e) && (tls_anchors_load(&e->anchors, e->cfg.ca_file) != 0 ||
-	    (e->tls = malloc(sizeof *e->tls)) == NULL))
-		return e->cfg.ca_file;
+		return setup_failed(why, why_len,
+		    "http:// needs --export-allow-http", NULL, false);
+	if (needs_tls(e) &&
+	    tls_anchors_load(&e->anchors, e->cfg.ca_file, &reason) != 0)
+		return setup_failed(why, why_len, e->cfg.ca_file, reason, true);
 	if (load_cursor(e) != 0)
-		return e->cursor_path;
+		return setup_failed(why, why_len, e->cursor_path, NULL, true);
+	e->tls = needs_tls(e) ? malloc(sizeof *e->tls) : NULL;
 	e->files = calloc(e->log->keep + 2u, sizeof *e->files);
 	e->batch = malloc(e->cfg.batch_bytes);
 	e->req_cap = HTTP1_HEAD_MAX + req_body;
 	e->req = malloc(e->req_cap);
 	e->resp = malloc(RESP_MAX);
-	if (!e->files || !e->batch || !e->req || !e->resp ||
-	    getrandom(&e->rng, sizeof e->rng, 0) != (ssize_t)sizeof e->rng)
-		return "out of memory";
+	if ((needs_tls(e) && !e->tls) || !e->files || !e->batch || !e->req ||
+	    !e->resp)
+		return setup_failed(why, why_len, "out of memory", NULL, false);
+	if (getrandom(&e->rng, sizeof e->rng, 0) != (ssize_t)sizeof e->rng)
+		return setup_failed(why, why_len, "getrandom", NULL, true);
 	e->rng |= 1;
 	e->timer_slot = loop_add(e->loop, -1, 0, on_timer, e);
-	return e->timer_slot < 0 ? "no loop slot" : NULL;
+	if (e->timer_slot < 0)
+		return setup_failed(why, why_len, "no loop slot", NULL, false);
+	return 0;
 }
 
 struct exporter *exporter_new(const struct export_config *c, struct loop *l,
     struct ndjson_log *log, char *why, size_t why_len)
 {
 	struct exporter *e = calloc(1, sizeof *e);
-	const char *fail;
 	bool v6;
 
 	if (e == NULL) {
@@ -1124,10 +1150,7 @@ struct exporter *exporter_new(const struct export_config *c, struct loop *l,
 	e->fd = -1;
 	e->io_slot = -1;
 	e->timer_slot = -1;
-	errno = 0;    /* only what setup() sets says why it failed */
-	if ((fail = setup(e)) != NULL) {
-		snprintf(why, why_len, "export: %s%s%s", fail, errno ? ": " : "",
-		    errno ? strerror(errno) : "");
+	if (setup(e, why, why_len) != 0) {
 		exporter_free(e);
 		return NULL;
 	}

@@ -7,11 +7,13 @@
 #
 # Knobs (environment): BENCH_SENSOR_CPU=0 BENCH_GEN_CPU=1 BENCH_DURATION_S=12
 # BENCH_CONCURRENCY=64 BENCH_IDLE_S=10 BENCH_PORT=17611 BENCH_PROBE_PORT=17612
-# BENCH_HOLD="1000 10000"
+# BENCH_HOLD="1000 10000" BENCH_SENSOR=./kaspa-sensor (the binary under test)
+# BENCH_CORE_ONLY=1 (sections 1-5 only: no crawl or census rows; what
+# bench/compare.sh uses)
 set -u
 cd "$(dirname "$0")/.."
 
-SENSOR=./kaspa-sensor
+SENSOR=${BENCH_SENSOR:-./kaspa-sensor}
 LOADGEN=build/bench/loadgen
 CEILING=build/bench/ceiling
 SCPU=${BENCH_SENSOR_CPU:-0}
@@ -226,6 +228,11 @@ for n in $HOLDS; do
 	HOLD_PID=
 	stop_server
 done
+
+if [ "${BENCH_CORE_ONLY:-0}" = 1 ]; then
+	echo "== done"
+	exit 0
+fi
 
 # Crawl speed: 10,000 simulated nodes (python, one process) on 127.77/16.
 crawl=$(/usr/bin/python3 "$(dirname "$0")/crawl_scale.py" --nodes 10000) ||

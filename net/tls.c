@@ -92,7 +92,10 @@ static int add_anchor(void *ud, const char *label, const unsigned char *der,
 	return 0;
 }
 
-static unsigned char *read_file(const char *path, size_t *len)
+/* The whole file in a new buffer; NULL with *why set when it is too
+ * large, NULL with errno when a system call failed. */
+static unsigned char *read_file(const char *path, size_t *len,
+    const char **why)
 {
 	int fd = open(path, O_RDONLY | O_CLOEXEC);
 	struct stat st;
@@ -103,14 +106,14 @@ static unsigned char *read_file(const char *path, size_t *len)
 	if (fstat(fd, &st) != 0)
 		goto fail;
 	if (st.st_size > (off_t)PEM_FILE_MAX) {
-		errno = EFBIG;
+		*why = "larger than the 4 MB a CA bundle may have";
 		goto fail;
 	}
 	*len = (size_t)st.st_size;
 	if ((buf = malloc(*len + 1)) == NULL)
 		goto fail;
 	if (read(fd, buf, *len) != (ssize_t)*len) {
-		errno = EIO;
+		*why = "file changed while it was read";
 		goto fail;
 	}
 	close(fd);
@@ -121,20 +124,22 @@ fail:
 	return NULL;
 }
 
-int tls_anchors_load(struct tls_anchors *a, const char *pem_path)
+int tls_anchors_load(struct tls_anchors *a, const char *pem_path,
+    const char **why)
 {
 	size_t len;
-	unsigned char *pem = read_file(pem_path, &len);
-	const char *why = NULL;
+	unsigned char *pem;
 	int rc = -1;
 
+	*why = NULL;
 	a->n = 0;
-	a->ta = calloc(TLS_ANCHORS_MAX, sizeof *a->ta);
-	if (pem != NULL && a->ta != NULL)
-		rc = pem_objects(pem, len, add_anchor, a, &why);
+	if ((a->ta = calloc(TLS_ANCHORS_MAX, sizeof *a->ta)) == NULL)
+		return -1;
+	if ((pem = read_file(pem_path, &len, why)) != NULL)
+		rc = pem_objects(pem, len, add_anchor, a, why);
 	free(pem);
-	if (why != NULL || (rc == 0 && a->n == 0)) {
-		errno = EINVAL;
+	if (rc == 0 && a->n == 0) {
+		*why = "no usable CERTIFICATE in the file";
 		rc = -1;
 	}
 	if (rc != 0) {

@@ -28,9 +28,11 @@ struct tls_anchors {
 };
 
 /* Reads every CERTIFICATE in a PEM file (at most TLS_ANCHORS_MAX, each
- * at most 64 KB of PEM).  0 on success; -1 with errno, or with errno
- * EINVAL if the file holds no usable certificate. */
-int tls_anchors_load(struct tls_anchors *a, const char *pem_path);
+ * at most 64 KB of PEM).  0 on success.  -1 on failure, with *why the
+ * reason when the file's content is the problem (too large, PEM syntax,
+ * no usable certificate), or *why NULL and errno when reading it failed. */
+int tls_anchors_load(struct tls_anchors *a, const char *pem_path,
+    const char **why);
 void tls_anchors_free(struct tls_anchors *a);
 
 /* The x509 class the engine sees for an IP address host: it forwards

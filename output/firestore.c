@@ -52,38 +52,47 @@ static int sa_string(const char *json, size_t n, const char *key, char *out,
 	    -1 : 0;
 }
 
-static char *read_small_file(const char *path, size_t *len)
+/* NULL with *why when the file cannot be read or is too large. */
+static char *read_small_file(const char *path, size_t *len, const char **why)
 {
-	FILE *f = fopen(path, "re");
 	char *buf = malloc(SA_FILE_MAX + 1);
+	FILE *f = buf ? fopen(path, "re") : NULL;
 
 	*len = 0;
-	if (f != NULL && buf != NULL)
-		*len = fread(buf, 1, SA_FILE_MAX + 1, f);
-	if (f != NULL)
-		fclose(f);
-	if (f == NULL || buf == NULL || *len > SA_FILE_MAX) {
+	if (f == NULL) {
+		*why = buf ? strerror(errno) : "out of memory";
+		free(buf);
+		return NULL;
+	}
+	*len = fread(buf, 1, SA_FILE_MAX + 1, f);
+	fclose(f);
+	if (*len > SA_FILE_MAX) {
+		*why = "larger than 64 KB";
 		free(buf);
 		return NULL;
 	}
 	return buf;
 }
 
-/* The private key, decoded and then wiped from the JSON copy. */
-static const char *load_account(struct firestore *f, const char *path)
+/* The private key, decoded and then wiped from the JSON copy.  Returns
+ * what failed, or NULL; *detail may add why (the key's PEM, or errno). */
+static const char *load_account(struct firestore *f, const char *path,
+    const char **detail)
 {
 	size_t n;
-	char *json = read_small_file(path, &n);
+	char *json = read_small_file(path, &n, detail);
 	char *pem = malloc(SA_FILE_MAX);
-	const char *fail = NULL, *key_why;
+	const char *fail = NULL;
 
-	if (json == NULL || pem == NULL)
+	if (json == NULL)
 		fail = "cannot read the service-account file";
+	else if (pem == NULL)
+		fail = "out of memory";
 	else if (sa_string(json, n, "client_email", f->email, sizeof f->email)
 	    || !plain_text(f->email))
 		fail = "service-account file: no usable client_email";
 	else if (sa_string(json, n, "private_key", pem, SA_FILE_MAX) != 0 ||
-	    jwt_key_from_pem(&f->key, pem, strlen(pem), &key_why) != 0)
+	    jwt_key_from_pem(&f->key, pem, strlen(pem), detail) != 0)
 		fail = "service-account file: no usable RSA private_key";
 	else if (sa_string(json, n, "private_key_id", f->key_id,
 	    sizeof f->key_id) != 0 || !plain_text(f->key_id))
@@ -126,22 +135,23 @@ static const char *derive_urls(struct firestore *f, const struct url *u)
 }
 
 struct firestore *firestore_new(const char *credentials_path,
-    const struct url *collection_url, const char **why)
+    const struct url *collection_url, char *why, size_t why_len)
 {
 	struct firestore *f = calloc(1, sizeof *f);
+	const char *fail, *detail = NULL;
 
-	*why = NULL;
 	if (f == NULL)
-		*why = "out of memory";
+		fail = "out of memory";
 	else if (credentials_path == NULL)
-		*why = "--export-credentials is required";
-	else if ((*why = derive_urls(f, collection_url)) == NULL)
-		*why = load_account(f, credentials_path);
-	if (*why != NULL) {
-		firestore_free(f);
-		return NULL;
-	}
-	return f;
+		fail = "--export-credentials is required";
+	else if ((fail = derive_urls(f, collection_url)) == NULL)
+		fail = load_account(f, credentials_path, &detail);
+	if (fail == NULL)
+		return f;
+	snprintf(why, why_len, "%s%s%s", fail, detail ? ": " : "",
+	    detail ? detail : "");
+	firestore_free(f);
+	return NULL;
 }
 
 void firestore_free(struct firestore *f)

@@ -25,9 +25,9 @@
 struct firestore;
 
 /* Reads the service-account file and derives the commit URL.  NULL on
- * error, with *why the reason (a static string, without key material). */
+ * error, with one line in why[why_len] saying why (never key material). */
 struct firestore *firestore_new(const char *credentials_path,
-    const struct url *collection_url, const char **why);
+    const struct url *collection_url, char *why, size_t why_len);
 void firestore_free(struct firestore *f);
 
 const struct url *firestore_token_url(const struct firestore *f);

@@ -1,6 +1,7 @@
 """Everything at once, shutdown, connection limits, CLI, env, SIGHUP and
 log rotation."""
 
+import json
 import os
 import signal
 import socket
@@ -192,29 +193,51 @@ class Cli(unittest.TestCase):
 
     def test_setup_errors_say_the_reason_without_errno_noise(self):
         """A configuration error prints the reason the module gave, not a
-        stale errno ("announce: Success", "export: No error information")."""
+        stale errno ("announce: Success", "export: No error information",
+        "export: ca.pem: Invalid argument" for a PEM syntax error)."""
         held = socket.socket()
         held.bind(("127.0.0.1", 0))    # bound, so the sensor cannot bind it
         busy = "127.0.0.1:%d" % held.getsockname()[1]
-        cases = [
-            (["--listen", "127.0.0.1:0", "--announce"],
-             "kaspa-sensor: --announce needs --external-address IP:PORT"),
-            (["--listen", "127.0.0.1:0", "--export-url", "bogus"],
-             "kaspa-sensor: export: --export-url is not a valid http(s) URL"),
-            (["--listen", "127.0.0.1:0", "--export-format", "firestore",
-              "--export-url", "https://127.0.0.1:1/v1/projects/p/databases"
-              "/d/documents/c"],
-             "kaspa-sensor: export: --export-credentials is required"),
-            (["--listen", "127.0.0.1:0", "--announce", "--external-address",
-              "127.0.0.1:16111", "--announce-peers", "127.0.0.1:1,bogus"],
-             "kaspa-sensor: --announce-peers: bad peer 'bogus' (IP:PORT"
-             " only: DNS names are not resolved yet)"),
-            (["--listen", busy], "kaspa-sensor: no address to listen on"),
-        ]
+        https = ["--export-url", "https://127.0.0.1:1/ingest"]
+        firestore = ["--export-format", "firestore", "--export-url",
+                     "https://127.0.0.1:1/v1/projects/p/databases/d/documents/c"]
         try:
             with tempfile.TemporaryDirectory() as d:
+                f = self.files(d)
+                cases = [
+                    (["--announce"], "kaspa-sensor: --announce needs"
+                     " --external-address IP:PORT"),
+                    (["--export-url", "bogus"], "kaspa-sensor: export:"
+                     " --export-url is not a valid http(s) URL"),
+                    (firestore, "kaspa-sensor: export: --export-credentials"
+                     " is required"),
+                    (["--announce", "--external-address", "127.0.0.1:16111",
+                      "--announce-peers", "127.0.0.1:1,bogus"],
+                     "kaspa-sensor: --announce-peers: bad peer 'bogus'"
+                     " (IP:PORT only: DNS names are not resolved yet)"),
+                    (https + ["--export-ca", f["missing"]], "kaspa-sensor:"
+                     " export: %s: No such file or directory" % f["missing"]),
+                    (https + ["--export-ca", f["bad_pem"]], "kaspa-sensor:"
+                     " export: %s: PEM syntax error" % f["bad_pem"]),
+                    (https + ["--export-ca", f["no_cert"]], "kaspa-sensor:"
+                     " export: %s: no usable CERTIFICATE in the file"
+                     % f["no_cert"]),
+                    (https + ["--export-header-file", f["bad_header"]],
+                     "kaspa-sensor: export: %s: not valid HTTP header lines"
+                     % f["bad_header"]),
+                    (firestore + ["--export-credentials", f["missing"]],
+                     "kaspa-sensor: export: cannot read the service-account"
+                     " file: No such file or directory"),
+                    (firestore + ["--export-credentials", f["bad_key"]],
+                     "kaspa-sensor: export: service-account file: no usable"
+                     " RSA private_key: PEM syntax error"),
+                    (["--listen", busy], "kaspa-sensor: no address to listen"
+                     " on"),
+                ]
                 log = os.path.join(d, "sensor.ndjson")
                 for args, reason in cases:
+                    if "--listen" not in args:
+                        args = ["--listen", "127.0.0.1:0"] + args
                     p = self.run_sensor("--log", log, *args)
                     self.assertEqual(p.returncode, 1, args)
                     lines = p.stderr.decode().strip().splitlines()
@@ -223,6 +246,26 @@ class Cli(unittest.TestCase):
                                      args)
         finally:
             held.close()
+
+    @staticmethod
+    def files(d):
+        """Broken set-up files in d, by name."""
+        bad_pem = ("-----BEGIN %s-----\n!!!! not base64 !!!!\n"
+                   "-----END %s-----\n")
+        contents = {
+            "bad_pem": bad_pem % ("CERTIFICATE", "CERTIFICATE"),
+            "no_cert": "not a certificate bundle\n",
+            "bad_header": "Authorization Bearer x\n",
+            "bad_key": json.dumps({
+                "client_email": "sensor@p.iam.gserviceaccount.com",
+                "private_key": bad_pem % ("PRIVATE KEY", "PRIVATE KEY")}),
+        }
+        paths = {"missing": os.path.join(d, "missing.pem")}
+        for name, text in contents.items():
+            paths[name] = os.path.join(d, name)
+            with open(paths[name], "w") as out:
+                out.write(text)
+        return paths
 
     def test_crawl_numbers_follow_the_sensors_rule(self):
         """crawl refuses a sign, a blank or a suffix as the sensor does

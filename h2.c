@@ -463,11 +463,14 @@ static int queue_headers(struct h2_conn *c, const struct header_block *b,
 	    b->buf, b->len);
 }
 
-/* gRPC percent-encoding of grpc-message: bytes outside 0x20..0x7e, and '%'. */
+/* gRPC percent-encoding of grpc-message: bytes outside 0x20..0x7e, and '%'.
+ * out has room for 3 * H2_GRPC_MESSAGE_MAX + 1. */
 static void percent_encode(char *out, const char *in)
 {
 	static const char hex[] = "0123456789ABCDEF";
-	for (; *in; in++) {
+	const char *end = in + strnlen(in, H2_GRPC_MESSAGE_MAX);
+
+	for (; in < end; in++) {
 		unsigned char ch = (unsigned char)*in;
 		if (ch < 0x20 || ch > 0x7e || ch == '%') {
 			*out++ = '%';
@@ -485,7 +488,7 @@ static int send_trailers(struct h2_conn *c)
 {
 	struct header_block b = { .len = 0, .overflow = false };
 	char status[16];
-	char message[3 * sizeof c->end_message];
+	char message[3 * H2_GRPC_MESSAGE_MAX + 1];
 
 	if (!c->sent_headers) {
 		add_field(&b, ":status", "200");
@@ -494,7 +497,7 @@ static int send_trailers(struct h2_conn *c)
 	}
 	(void)snprintf(status, sizeof status, "%d", c->end_status);
 	add_field(&b, "grpc-status", status);
-	if (c->end_message[0] != '\0') {
+	if (c->end_message != NULL && c->end_message[0] != '\0') {
 		percent_encode(message, c->end_message);
 		add_field(&b, "grpc-message", message);
 	}
@@ -632,13 +635,7 @@ int h2_end_call(struct h2_conn *c, int grpc_status, const char *grpc_message)
 	if (c->fail != H2_FAIL_NONE || !local_open(c) || c->end_pending)
 		return -1;
 	c->end_status = grpc_status;
-	c->end_message[0] = '\0';
-	if (grpc_message) {
-		size_t n = min_size(strlen(grpc_message),
-		    sizeof c->end_message - 1);
-		memcpy(c->end_message, grpc_message, n);
-		c->end_message[n] = '\0';
-	}
+	c->end_message = grpc_message;
 	c->end_pending = true;
 	return flush_held(c);
 }

@@ -150,7 +150,7 @@ struct h2_conn {
 	/* h2_end_call() waits for held DATA: trailers (server) or END_STREAM. */
 	bool end_pending;
 	int end_status;
-	char end_message[128];
+	const char *end_message;     /* static storage, or NULL */
 
 	/* Peer SETTINGS we honour. */
 	uint32_t peer_max_frame;
@@ -221,7 +221,10 @@ int h2_send_message(struct h2_conn *c, const uint8_t *msg, size_t len);
  * a client must have opened the call with H2_SEND_GZIP. */
 int h2_send_gzip(struct h2_conn *c, const uint8_t *gz, size_t len);
 /* End our side of the call: server sends trailers (grpc-status and
- * grpc-message, END_STREAM), client an empty DATA with END_STREAM. */
+ * grpc-message, END_STREAM), client an empty DATA with END_STREAM.
+ * grpc_message is NULL or a string with static storage (it may be sent
+ * after the call returns); at most H2_GRPC_MESSAGE_MAX bytes of it go out. */
+#define H2_GRPC_MESSAGE_MAX 127
 int h2_end_call(struct h2_conn *c, int grpc_status, const char *grpc_message);
 /* Queue GOAWAY(last stream, code, debug text); the state becomes closing. */
 int h2_goaway(struct h2_conn *c, uint32_t code, const char *debug);

@@ -42,6 +42,11 @@ struct peer {
 	bool released;             /* socket closed, waiting for the probe */
 };
 
+/* musl's malloc serves 1,629 to 2,032 bytes from its 2,032-byte class:
+ * one byte past 1,628 costs every connection 400 bytes (BENCHMARKS.md,
+ * "Memory per connection"). */
+_Static_assert(sizeof(struct peer) <= 1628, "struct peer: malloc class");
+
 static const enum peer_stage hs_stages[] = {
 	[HS_STAGE_NONE] = STAGE_CALL,
 	[HS_STAGE_VERSION] = STAGE_VERSION,

@@ -325,41 +325,20 @@ static void queue_our_settings(struct h2_conn *c)
 void h2_init(struct h2_conn *c, struct h2_ctx *shared, enum h2_role role,
     const struct h2_callbacks *cb, void *ctx)
 {
-	c->shared = shared;
-	c->role = role;
-	c->state = role == H2_SERVER ? H2_WAIT_PREFACE : H2_WAIT_SETTINGS;
-	c->stream = H2_STREAM_IDLE;
-	c->fail = H2_FAIL_NONE;
-	c->cb = cb;
-	c->ctx = ctx;
-	c->stream_id = 0;
-	c->peer_max_stream = 0;
-	c->preface_seen = 0;
-	c->peer_gzip = false;
-	c->peer_headers_seen = false;
-	c->sent_headers = false;
-	c->table_acked = false;
-	c->end_pending = false;
-	c->end_status = 0;
-	c->peer_max_frame = FRAME_SIZE_MIN;
-	c->peer_initial_window = DEFAULT_WINDOW;
-	c->peer_header_table = DEFAULT_HEADER_TABLE;
-	c->send_window_conn = DEFAULT_WINDOW;
-	c->send_window_stream = DEFAULT_WINDOW;
-	c->recv_unacked_conn = 0;
-	c->recv_unacked_stream = 0;
-	c->rx_len = 0;
-	c->hdr_len = 0;
-	c->hdr_stream = 0;
-	c->hdr_flags = 0;
-	c->msg_len = 0;
-	c->msg_need = 0;
-	c->tx_len = 0;
-	c->tx_sent = 0;
-	c->held_len = 0;
-	c->hpack = NULL;
-	c->rx = c->hdr = c->msg = c->tx = c->held = NULL;
-
+	*c = (struct h2_conn){
+		.shared = shared,
+		.role = role,
+		.state = role == H2_SERVER ? H2_WAIT_PREFACE : H2_WAIT_SETTINGS,
+		.stream = H2_STREAM_IDLE,
+		.fail = H2_FAIL_NONE,
+		.cb = cb,
+		.ctx = ctx,
+		.peer_max_frame = FRAME_SIZE_MIN,
+		.peer_initial_window = DEFAULT_WINDOW,
+		.peer_header_table = DEFAULT_HEADER_TABLE,
+		.send_window_conn = DEFAULT_WINDOW,
+		.send_window_stream = DEFAULT_WINDOW,
+	};
 	if (role == H2_CLIENT && lend(c, &c->tx, &c->shared->tx)) {
 		memcpy(c->tx, PREFACE, PREFACE_LEN);
 		c->tx_len = PREFACE_LEN;

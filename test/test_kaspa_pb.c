@@ -843,6 +843,16 @@ static void assert_verdict_everywhere(struct wire field, const char *want_err)
 		assert_field_verdict(field, (enum level)at, want_err);
 }
 
+/* assert_verdict_everywhere for each of n fields. */
+static void assert_each_everywhere(const struct wire *fields, size_t n,
+    const char *want_err)
+{
+	for (size_t i = 0; i < n; i++)
+		assert_verdict_everywhere(fields[i], want_err);
+}
+
+#define EACH(a) (a), sizeof(a) / sizeof((a)[0])
+
 /* A key above 2^32 - 1: nanopb reads its low 32 bits, prost refuses. */
 static void test_key_above_32_bits_refused(void **state)
 {
@@ -856,8 +866,7 @@ static void test_key_above_32_bits_refused(void **state)
 	};
 
 	(void)state;
-	for (size_t i = 0; i < sizeof keys / sizeof keys[0]; i++)
-		assert_verdict_everywhere(keys[i], "invalid key value");
+	assert_each_everywhere(EACH(keys), "invalid key value");
 }
 
 /* Keys padded to 6-10 bytes whose value fits 32 bits: prost reads them. */
@@ -876,8 +885,7 @@ static void test_padded_keys_accepted(void **state)
 	};
 
 	(void)state;
-	for (size_t i = 0; i < sizeof keys / sizeof keys[0]; i++)
-		assert_verdict_everywhere(keys[i], NULL);
+	assert_each_everywhere(EACH(keys), NULL);
 }
 
 /* Wire types: 0, 1, 2 and 5 are skipped; 4 alone, 6, 7, an 11-byte key,
@@ -903,10 +911,8 @@ static void test_wire_types_and_bad_keys(void **state)
 	};
 
 	(void)state;
-	for (size_t i = 0; i < sizeof ok / sizeof ok[0]; i++)
-		assert_verdict_everywhere(ok[i], NULL);
-	for (size_t i = 0; i < sizeof refused / sizeof refused[0]; i++)
-		assert_verdict_everywhere(refused[i], "");
+	assert_each_everywhere(EACH(ok), NULL);
+	assert_each_everywhere(EACH(refused), "");
 }
 
 /* A group (wire type 3): prost skips it, nanopb refuses it; kept as a
@@ -932,8 +938,7 @@ static void test_overlong_skipped_varint_refused(void **state)
 	};
 
 	(void)state;
-	for (size_t i = 0; i < sizeof values / sizeof values[0]; i++)
-		assert_verdict_everywhere(values[i], "varint overflow");
+	assert_each_everywhere(EACH(values), "varint overflow");
 }
 
 /* A known field with another wire type: both decoders refuse it. */

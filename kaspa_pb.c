@@ -167,8 +167,9 @@ struct walk {
 };
 
 /* prost's decode_key: a varint of at most 10 bytes (pb_decode_varint's
- * rule too) whose value fits 32 bits, a wire type of 0-5, a field number
- * other than 0. */
+ * rule too) whose value fits 32 bits.  prost also refuses wire types 6
+ * and 7 and field 0; pb_decode already did, from the key's low 32 bits,
+ * which are all of a key that passes here. */
 static bool read_key(pb_istream_t *s, uint32_t *tag, pb_wire_type_t *wt)
 {
 	uint64_t key;
@@ -177,10 +178,6 @@ static bool read_key(pb_istream_t *s, uint32_t *tag, pb_wire_type_t *wt)
 		return false;
 	if (key > UINT32_MAX)
 		PB_RETURN_ERROR(s, "invalid key value");
-	if ((key & 7) > PB_WT_32BIT)
-		PB_RETURN_ERROR(s, "invalid wire type");
-	if (key >> 3 == 0)
-		PB_RETURN_ERROR(s, "invalid tag value: 0");
 	*tag = (uint32_t)(key >> 3);
 	*wt = (pb_wire_type_t)(key & 7);
 	return true;

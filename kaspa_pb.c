@@ -146,50 +146,53 @@ static bool payload_from_pb(const protowire_KaspadMessage *p,
 	}
 }
 
-/* ---- fields our proto does not know ----
+/* ---- the wire walk: keys as prost reads them, unknown fields kept ----
  *
- * nanopb skips them, but forks of the reference node advertise
- * capabilities in them.  Once pb_decode has accepted the bytes, the
- * Version and its address are walked again with nanopb's bounded stream
- * reads, so every length was already checked against its enclosing
- * message. */
+ * nanopb is looser than prost, the reference node's decoder (prost 0.14.3,
+ * src/encoding.rs), about keys and the fields it skips: it keeps the low
+ * 32 bits of a longer key, skips varints of any length, and skips a
+ * payload we do not model whatever its wire type.  So once pb_decode has
+ * accepted the bytes, every message our proto models is walked again
+ * with prost's rules, through nanopb's bounded stream reads (every length
+ * is checked against its enclosing message).  The same walk keeps the
+ * unknown fields of the Version, its address and the KaspadMessage:
+ * forks of the reference node advertise capabilities in them. */
 
-/* How to walk one message: which fields are unknown (not in desc, read
- * through msg), where they go, and which known field holds a message to
- * walk in turn (nested_tag 0: none). */
-struct unknown_walk {
-	const pb_msgdesc_t *desc;
-	const void *msg;
-	struct kaspa_unknown_fields *out;
-	uint32_t nested_tag;
-	const struct unknown_walk *nested;
+/* What the walk of one KaspadMessage fills, and a struct at least as
+ * large as any message of ours: pb_field_iter only computes field
+ * addresses from it, the walk reads none. */
+struct walk {
+	struct kaspa_version_unknown *u;
+	const void *any_msg;
 };
 
-static bool field_known(const struct unknown_walk *w, uint32_t tag)
+/* prost's decode_key: a varint of at most 10 bytes (pb_decode_varint's
+ * rule too) whose value fits 32 bits.  prost also refuses wire types 6
+ * and 7 and field 0; pb_decode already did, from the key's low 32 bits,
+ * which are all of a key that passes here. */
+static bool read_key(pb_istream_t *s, uint32_t *tag, pb_wire_type_t *wt)
 {
-	pb_field_iter_t it;
+	uint64_t key;
 
-	return pb_field_iter_begin_const(&it, w->desc, w->msg) &&
-	    pb_field_iter_find(&it, tag);
+	if (!pb_decode_varint(s, &key))
+		return false;
+	if (key > UINT32_MAX)
+		PB_RETURN_ERROR(s, "invalid key value");
+	*tag = (uint32_t)(key >> 3);
+	*wt = (pb_wire_type_t)(key & 7);
+	return true;
 }
 
-/* A varint of any length, as pb_skip_field accepts it (pb_decode_varint
- * stops at 10 bytes): bits beyond the 64th are dropped. */
-static bool read_any_varint(pb_istream_t *s, uint64_t *v)
+/* pb_skip_field, but a varint as prost skips it: at most 10 bytes and
+ * no bit beyond the 64th, pb_decode_varint's rule (pb_skip_varint takes
+ * any length).  Groups (3, 4) fail here as in pb_decode, which refused
+ * them first. */
+static bool skip_field(pb_istream_t *s, pb_wire_type_t wt)
 {
-	unsigned shift = 0;
-	pb_byte_t b;
+	uint64_t ignored;
 
-	*v = 0;
-	do {
-		if (!pb_read(s, &b, 1))
-			return false;
-		if (shift < 64) {
-			*v |= (uint64_t)(b & 0x7F) << shift;
-			shift += 7;
-		}
-	} while (b & 0x80);
-	return true;
+	return wt == PB_WT_VARINT ? pb_decode_varint(s, &ignored) :
+	    pb_skip_field(s, wt);
 }
 
 /* The value of one unknown field: integers whole, bytes up to the cap. */
@@ -200,7 +203,7 @@ static bool read_unknown_value(pb_istream_t *s, pb_wire_type_t wt,
 
 	switch (wt) {
 	case PB_WT_VARINT:
-		return read_any_varint(s, &f->value);
+		return pb_decode_varint(s, &f->value);
 	case PB_WT_64BIT:
 		return pb_decode_fixed64(s, &f->value);
 	case PB_WT_32BIT:
@@ -217,7 +220,7 @@ static bool read_unknown_value(pb_istream_t *s, pb_wire_type_t wt,
 		return pb_read(s, f->bytes, f->bytes_len) &&
 		    pb_read(s, NULL, v32 - f->bytes_len);
 	default:
-		return false;
+		return skip_field(s, wt);
 	}
 }
 
@@ -229,7 +232,7 @@ static bool note_unknown(pb_istream_t *s, pb_wire_type_t wt, uint32_t tag,
 
 	if (u->count == KASPA_UNKNOWN_MAX) {
 		u->dropped++;
-		return pb_skip_field(s, wt);
+		return skip_field(s, wt);
 	}
 	f = &u->field[u->count++];
 	memset(f, 0, sizeof *f);
@@ -238,55 +241,77 @@ static bool note_unknown(pb_istream_t *s, pb_wire_type_t wt, uint32_t tag,
 	return read_unknown_value(s, wt, f);
 }
 
-static bool walk_unknown(pb_istream_t *s, const struct unknown_walk *w);
+/* Where the unknown fields of the message in field tag of parent are
+ * kept: the Version's and its address's; NULL: checked, not kept. */
+static struct kaspa_unknown_fields *unknown_list(const pb_msgdesc_t *parent,
+    uint32_t tag, struct kaspa_version_unknown *u)
+{
+	if (parent == protowire_KaspadMessage_fields &&
+	    tag == protowire_KaspadMessage_version_tag)
+		return &u->version;
+	if (parent == protowire_VersionMessage_fields &&
+	    tag == protowire_VersionMessage_address_tag)
+		return &u->address;
+	return NULL;
+}
 
-/* s is at the length prefix of an embedded message. */
-static bool walk_submessage(pb_istream_t *s, const struct unknown_walk *w)
+/* The fields of one message of type desc, for walk_field.  it is begun
+ * once per message (pb_field_iter_find goes on from where it stands);
+ * has_fields is false for a message with none (Verack, Ready). */
+struct fields {
+	const pb_msgdesc_t *desc;
+	pb_field_iter_t it;
+	bool has_fields;
+};
+
+static void fields_begin(struct fields *f, const pb_msgdesc_t *desc,
+    const struct walk *w)
+{
+	f->desc = desc;
+	f->has_fields = pb_field_iter_begin_const(&f->it, desc, w->any_msg);
+}
+
+static bool walk_field(pb_istream_t *s, const struct walk *w,
+    struct fields *f, uint32_t tag, pb_wire_type_t wt,
+    struct kaspa_unknown_fields *unknown);
+
+/* s is at the length prefix of a message of type desc.  Our messages
+ * nest at most three deep (KaspadMessage, Version, NetAddress), so the
+ * recursion is bounded by the proto. */
+static bool walk_submessage(pb_istream_t *s, const struct walk *w,
+    const pb_msgdesc_t *desc, struct kaspa_unknown_fields *unknown)
 {
 	pb_istream_t sub;
-	bool ok;
+	struct fields f;
+	bool ok = true;
 
 	if (!pb_make_string_substream(s, &sub))
 		return false;
-	ok = walk_unknown(&sub, w);
+	fields_begin(&f, desc, w);
+	while (ok && sub.bytes_left > 0) {
+		pb_wire_type_t wt;
+		uint32_t tag;
+
+		ok = read_key(&sub, &tag, &wt) &&
+		    walk_field(&sub, w, &f, tag, wt, unknown);
+	}
 	return pb_close_string_substream(s, &sub) && ok;
 }
 
-static bool walk_unknown(pb_istream_t *s, const struct unknown_walk *w)
+/* One field of a message, its key read: a known message field is walked
+ * in turn, another known field skipped (pb_decode checked its wire type),
+ * an unknown one kept in unknown, or skipped if NULL. */
+static bool walk_field(pb_istream_t *s, const struct walk *w,
+    struct fields *f, uint32_t tag, pb_wire_type_t wt,
+    struct kaspa_unknown_fields *unknown)
 {
-	while (s->bytes_left > 0) {
-		pb_wire_type_t wt;
-		uint32_t tag;
-		bool eof, ok;
-
-		if (!pb_decode_tag(s, &wt, &tag, &eof) || tag == 0)
-			return false;
-		if (w->nested != NULL && tag == w->nested_tag &&
-		    wt == PB_WT_STRING)
-			ok = walk_submessage(s, w->nested);
-		else if (field_known(w, tag))
-			ok = pb_skip_field(s, wt);
-		else
-			ok = note_unknown(s, wt, tag, w->out);
-		if (!ok)
-			return false;
-	}
-	return true;
-}
-
-/* s is at the length prefix of a VersionMessage: its unknown fields and
- * its address's are added to v's. */
-static bool walk_version(pb_istream_t *s,
-    const protowire_VersionMessage *pv, struct kaspa_version_unknown *u)
-{
-	const struct unknown_walk address = {
-		protowire_NetAddress_fields, &pv->address, &u->address,
-		0, NULL };
-	const struct unknown_walk version = {
-		protowire_VersionMessage_fields, pv, &u->version,
-		protowire_VersionMessage_address_tag, &address };
-
-	return walk_submessage(s, &version);
+	if (!f->has_fields || !pb_field_iter_find(&f->it, tag))
+		return unknown != NULL ? note_unknown(s, wt, tag, unknown) :
+		    skip_field(s, wt);
+	if (PB_LTYPE_IS_SUBMSG(f->it.type) && wt == PB_WT_STRING)
+		return walk_submessage(s, w, f->it.submsg_desc,
+		    unknown_list(f->desc, tag, w->u));
+	return skip_field(s, wt);
 }
 
 /* The field numbers of every member of KaspadMessage's oneof payload in
@@ -313,44 +338,42 @@ static bool is_payload_field(uint32_t tag)
 	return false;
 }
 
-/* nanopb skips fields it does not know, so walk the top-level tags to
- * find the payload: the last oneof member present wins, as in prost and
- * nanopb.  *field is its number, 0 if none.  Each Version met is walked
- * for unknown fields into u; a run of Versions merges and another payload
- * in between starts over, as both decoders do with a oneof (u->version
- * and u->address are meaningful only if the last payload is a Version).
- * Fields that are no payload and not the two ids go to u->message,
- * whatever the payload. */
-static bool last_payload_field(const uint8_t *buf, size_t len,
-    const protowire_KaspadMessage *decoded, uint32_t *field,
-    struct kaspa_version_unknown *u)
+/* The top level of the walk, which also finds the payload (nanopb skips
+ * the members it does not know): the last oneof member present wins, as
+ * in prost and nanopb.  *field is its number, 0 if none.  Every member
+ * is a message in the reference node, so another wire type is refused;
+ * those we do not model are skipped whole.  A run of Versions merges
+ * their unknown fields and another payload in between starts over, as
+ * both decoders do with a oneof (u->version and u->address are
+ * meaningful only if the last payload is a Version).  Fields that are no
+ * payload and not the two ids go to u->message, whatever the payload. */
+static bool walk_message(pb_istream_t *s, const struct walk *w,
+    uint32_t *field)
 {
 	const uint32_t version_tag = protowire_KaspadMessage_version_tag;
-	pb_istream_t s = pb_istream_from_buffer(buf, len);
+	struct kaspa_version_unknown *u = w->u;
+	struct fields f;
 
-	while (s.bytes_left > 0) {
+	fields_begin(&f, protowire_KaspadMessage_fields, w);
+	while (s->bytes_left > 0) {
 		pb_wire_type_t wt;
 		uint32_t tag;
-		bool eof, ok;
 
-		if (!pb_decode_tag(&s, &wt, &tag, &eof))
+		if (!read_key(s, &tag, &wt))
 			return false;
-		if (tag == protowire_KaspadMessage_response_id_tag ||
-		    tag == protowire_KaspadMessage_request_id_tag) {
-			ok = pb_skip_field(&s, wt);
-		} else if (!is_payload_field(tag)) {
-			ok = note_unknown(&s, wt, tag, &u->message);
-		} else {
-			if (*field == version_tag && tag != version_tag) {
-				memset(&u->version, 0, sizeof u->version);
-				memset(&u->address, 0, sizeof u->address);
-			}
-			*field = tag;
-			ok = tag == version_tag && wt == PB_WT_STRING ?
-			    walk_version(&s, &decoded->payload.version, u) :
-			    pb_skip_field(&s, wt);
+		if (!is_payload_field(tag)) {
+			if (!walk_field(s, w, &f, tag, wt, &u->message))
+				return false;
+			continue;
 		}
-		if (!ok)
+		if (wt != PB_WT_STRING)
+			PB_RETURN_ERROR(s, "wrong wire type");
+		if (*field == version_tag && tag != version_tag) {
+			memset(&u->version, 0, sizeof u->version);
+			memset(&u->address, 0, sizeof u->address);
+		}
+		*field = tag;
+		if (!walk_field(s, w, &f, tag, wt, NULL))
 			return false;
 	}
 	return true;
@@ -361,6 +384,7 @@ int kaspa_decode(struct kaspa_pb_scratch *sc, const uint8_t *buf,
 {
 	protowire_KaspadMessage *scratch = &sc->pb;
 	pb_istream_t s = pb_istream_from_buffer(buf, len);
+	const struct walk w = { &m->unknown, scratch };
 	uint32_t field = 0;
 
 	/* Not the whole struct: its address list is 32 KB, and every payload
@@ -371,10 +395,9 @@ int kaspa_decode(struct kaspa_pb_scratch *sc, const uint8_t *buf,
 		*err = PB_GET_ERROR(&s);
 		return -1;
 	}
-	/* Cannot fail once pb_decode accepted the same bytes. */
-	if (!last_payload_field(buf, len, scratch, &field,
-	    &m->unknown)) {
-		*err = "bad wire format";
+	s = pb_istream_from_buffer(buf, len);
+	if (!walk_message(&s, &w, &field)) {
+		*err = PB_GET_ERROR(&s);
 		return -1;
 	}
 	m->request_id = scratch->request_id;

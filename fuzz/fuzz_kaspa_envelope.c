@@ -12,10 +12,12 @@
  *   after P, kept exactly in wire order up to KASPA_UNKNOWN_MAX.
  *
  * Input: a count byte (low 4 bits), then per added field a header of 6
- * bytes (wire type and varint padding; field number, 32-bit little
- * endian; position: 0 before P, 255 after P, k after P's k-th top-level
- * field) and its value (varint and fixed64: 8 bytes, fixed32: 4 bytes,
- * bytes: a length byte and that many bytes); the rest is P.
+ * bytes (wire type, varint padding and key padding; field number, 32-bit
+ * little endian; position: 0 before P, 255 after P, k after P's k-th
+ * top-level field) and its value (varint and fixed64: 8 bytes, fixed32:
+ * 4 bytes, bytes: a length byte and that many bytes); the rest is P.
+ * Keys padded up to 10 bytes stay within 32 bits, so the reference
+ * node's decoder (prost) reads them as the plain ones.
  */
 #include <stdlib.h>
 #include <string.h>
@@ -40,6 +42,7 @@ static const uint8_t free_below_64[] = { 4, 7, 8, 9, 11, 18, 23, 24, 28,
 struct extra {
 	struct kaspa_unknown_field field;    /* as the decoder must report it */
 	uint8_t pad;                         /* varint: redundant 0x80 bytes */
+	uint8_t key_pad;                     /* the same, for the key */
 	uint8_t pos;
 	const uint8_t *bytes;                /* wire type 2: all of them */
 };
@@ -88,6 +91,7 @@ static bool parse_extra(const uint8_t **p, const uint8_t *end, struct extra *e)
 	memset(e, 0, sizeof *e);
 	e->field.wire_type = wire_types[(*p)[0] & 3];
 	e->pad = (*p)[0] >> 2 & 3;
+	e->key_pad = (*p)[0] >> 4 & 7;
 	e->field.number = free_field_number((uint32_t)le(*p + 1, 4));
 	e->pos = (*p)[5];
 	*p += 6;
@@ -133,12 +137,13 @@ static size_t put_varint(uint8_t *out, uint64_t v, unsigned pad)
 	return n;
 }
 
-/* Appends e's wire form at out; returns its length (at most 55 bytes +
- * the bytes of a wire type 2 field). */
+/* Appends e's wire form at out; returns its length (at most 20 bytes,
+ * or 12 + the bytes of a wire type 2 field). */
 static size_t put_extra(uint8_t *out, const struct extra *e)
 {
 	const struct kaspa_unknown_field *f = &e->field;
-	size_t n = put_varint(out, (uint64_t)f->number << 3 | f->wire_type, 0);
+	size_t n = put_varint(out, (uint64_t)f->number << 3 | f->wire_type,
+	    e->key_pad);
 
 	switch (f->wire_type) {
 	case 0:
@@ -155,9 +160,9 @@ static size_t put_extra(uint8_t *out, const struct extra *e)
 }
 
 /* Length of the top-level field at p (tag and value), 0 if malformed:
- * the envelope's own wire walk, independent of the decoder's.  Like
- * nanopb, it reads the key and a length as varints of up to 10 bytes and
- * keeps their low 32 bits. */
+ * the envelope's own wire walk, independent of the decoder's.  It reads
+ * the key and a length as varints of up to 10 bytes and keeps their low
+ * 32 bits: P decoded, so its keys fit 32 bits (prost's rule). */
 static size_t field_len(const uint8_t *p, size_t len)
 {
 	uint64_t key = 0, v = 0;

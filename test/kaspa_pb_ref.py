@@ -207,8 +207,8 @@ def version_ext_bytes():
 
 
 def version_ext_long_varints():
-    """Varints of 11 bytes, which nanopb skips (no decoder of a known field
-    accepts them), then a normal one."""
+    """Varints of 11 bytes, which nanopb skips and prost (the reference
+    node's decoder) refuses, then a normal one."""
     extra = (tag(11, 0) + b"\xff" * 10 + b"\x01" + tag(12, 0) + b"\x80" * 10
              + b"\x01" + tag(13, 0) + varint(5))
     return with_version(plain_version_bytes() + extra)

@@ -153,6 +153,20 @@ static void put(struct out *o, const char *fmt, ...)
 		o->len += (size_t)n;
 }
 
+/* n bytes as they are: no format to parse for each byte of a label. */
+static void put_bytes(struct out *o, const char *s, size_t n)
+{
+	if (o->overflow)
+		return;
+	if (n >= o->cap - o->len) {
+		o->overflow = true;
+		return;
+	}
+	memcpy(o->buf + o->len, s, n);
+	o->len += n;
+	o->buf[o->len] = '\0';
+}
+
 /* key="value": backslash, quote and newline escaped as the format asks;
  * other bytes outside printable ASCII become '_' so the exposition is
  * plain ASCII whatever the configuration holds. */
@@ -161,14 +175,13 @@ static void put_label(struct out *o, const char *sep, const char *key,
 {
 	put(o, "%s%s=\"", sep, key);
 	for (const unsigned char *p = (const unsigned char *)value; *p; p++) {
-		if (*p == '\\' || *p == '"')
-			put(o, "\\%c", *p);
-		else if (*p == '\n')
-			put(o, "\\n");
-		else
-			put(o, "%c", *p >= 0x20 && *p < 0x7f ? *p : '_');
+		char c = *p == '\n' ? 'n' : *p >= 0x20 && *p < 0x7f ?
+		    (char)*p : '_';
+		if (*p == '\\' || *p == '"' || *p == '\n')
+			put_bytes(o, "\\", 1);
+		put_bytes(o, &c, 1);
 	}
-	put(o, "\"");
+	put_bytes(o, "\"", 1);
 }
 
 static void family(struct out *o, const char *name, const char *type,

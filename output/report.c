@@ -12,6 +12,7 @@
 
 #define STR_MAX ADDR_TEXT_MAX  /* longest string member we keep */
 #define UNIX_SECONDS_MAX 999999999999ull   /* 12 digits */
+#define CRAWLS_FIRST 8     /* crawl table slots at first; doubles when full */
 
 _Static_assert(REPORT_LINE_MAX >= JSON_LINE_MAX,
     "report must take every line a crawl can write");
@@ -273,13 +274,32 @@ static void seen_at(int64_t *first, int64_t ts)
 		*first = ts;
 }
 
+/* Room for one more crawl: double the table, up to REPORT_CRAWLS_MAX
+ * (most reports read a few crawls; the full table is 640 KB). */
+static int crawls_room(struct report *r)
+{
+	if (r->n_crawls < r->crawls_cap)
+		return 0;
+	if (r->crawls_cap >= REPORT_CRAWLS_MAX)
+		return -1;
+	unsigned cap = r->crawls_cap * 2;
+	if (cap > REPORT_CRAWLS_MAX)
+		cap = REPORT_CRAWLS_MAX;
+	struct report_crawl *c = realloc(r->crawls, cap * sizeof *c);
+	if (c == NULL)
+		return -1;
+	r->crawls = c;
+	r->crawls_cap = cap;
+	return 0;
+}
+
 /* The crawl a line belongs to, created on first sight; -1 if full. */
 static int crawl_of(struct report *r, const struct line *ln, int64_t ts)
 {
 	for (unsigned i = 0; i < r->n_crawls; i++)
 		if (strcmp(r->crawls[i].id, ln->crawl_id) == 0)
 			return (int)i;
-	if (r->n_crawls >= REPORT_CRAWLS_MAX)
+	if (crawls_room(r) != 0)
 		return -1;
 	struct report_crawl *c = &r->crawls[r->n_crawls];
 	memset(c, 0, sizeof *c);
@@ -428,7 +448,8 @@ int report_init(struct report *r, const char *const *watch, unsigned n,
 	}
 	r->n_watch = n;
 	r->since_ms = since_ms;
-	r->crawls = calloc(REPORT_CRAWLS_MAX, sizeof *r->crawls);
+	r->crawls = malloc(CRAWLS_FIRST * sizeof *r->crawls);
+	r->crawls_cap = r->crawls == NULL ? 0 : CRAWLS_FIRST;
 	return r->crawls == NULL ? -1 : 0;
 }
 

@@ -70,8 +70,8 @@ struct report {
 	char watch[REPORT_WATCH_MAX][ADDR_TEXT_MAX];   /* canonical text */
 	unsigned n_watch;
 	int64_t since_ms;                              /* or REPORT_NO_TIME */
-	struct report_crawl *crawls;
-	unsigned n_crawls;
+	struct report_crawl *crawls;     /* grows to REPORT_CRAWLS_MAX */
+	unsigned n_crawls, crawls_cap;
 	struct report_cell total[REPORT_WATCH_MAX];
 	unsigned crawls_seen[REPORT_WATCH_MAX];        /* crawls with >= 1 */
 	uint64_t lines, skipped;

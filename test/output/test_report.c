@@ -218,6 +218,42 @@ static void test_long_strings(void **state)
 	report_free(&h);
 }
 
+/* One crawl more than the table holds, each with a peer line: every
+ * crawl up to REPORT_CRAWLS_MAX keeps its numbers however often the table
+ * grew under it, and the one past the cap is skipped. */
+static void test_crawl_cap(void **state)
+{
+	static const char *const watch[] = { W1 };
+	char line[256];
+	struct report h;
+	(void)state;
+
+	assert_int_equal(report_init(&h, watch, 1, REPORT_NO_TIME), 0);
+	for (unsigned i = 0; i <= REPORT_CRAWLS_MAX; i++) {
+		snprintf(line, sizeof line, "{\"type\":\"peer\",\"crawl_id\":"
+		    "\"c%u\",\"ts\":\"%lld\",\"reachable\":%s}", i,
+		    (T0 / 1000 + (long long)i), i % 2 ? "true" : "false");
+		assert_int_equal(report_line(&h, line, strlen(line)),
+		    i < REPORT_CRAWLS_MAX ? 0 : -1);
+	}
+	/* The first crawl again, after every growth. */
+	snprintf(line, sizeof line, "{\"type\":\"peer\",\"crawl_id\":\"c0\","
+	    "\"reachable\":true}");
+	assert_int_equal(report_line(&h, line, strlen(line)), 0);
+	report_finish(&h);
+	assert_int_equal(h.n_crawls, REPORT_CRAWLS_MAX);
+	assert_int_equal(h.skipped, 1);
+	for (unsigned i = 0; i < REPORT_CRAWLS_MAX; i++) {
+		char id[16];
+		snprintf(id, sizeof id, "c%u", i);
+		assert_string_equal(h.crawls[i].id, id);
+		assert_int_equal(h.crawls[i].start_ms, T0 + (int64_t)i * 1000);
+		assert_int_equal(h.crawls[i].visited, i == 0 ? 2 : 1);
+		assert_int_equal(h.crawls[i].reachable, i == 0 ? 1 : i % 2);
+	}
+	report_free(&h);
+}
+
 int main(void)
 {
 	const struct CMUnitTest fixture[] = {
@@ -231,6 +267,7 @@ int main(void)
 		cmocka_unit_test(test_time_parse),
 		cmocka_unit_test(test_hostile_lines),
 		cmocka_unit_test(test_long_strings),
+		cmocka_unit_test(test_crawl_cap),
 	};
 	return cmocka_run_group_tests(fixture, load_fixture, free_report) |
 	    cmocka_run_group_tests(parsing, NULL, NULL);

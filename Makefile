@@ -31,7 +31,7 @@ src_inc   = $(if $(filter codec/%,$<),$(CODEC_INC),-I$(GEN) $(LAYER_INC))
 SRCS     := sensor.c session/config.c net/loop.c net/ipmap.c net/addr.c session/peer.c probe.c session/client.c session/crawl.c output/report.c session/announce.c h2.c codec/hpack.c codec/inflate.c kaspa_pb.c output/ndjson.c output/metrics.c
 SRCS     += export.c codec/bisect.c codec/http1.c net/tls.c codec/x509_ip.c net/dns.c codec/pem.c codec/jsonr.c codec/jwt.c output/firestore.c compat/fortify_shim.c
 SRCS     += net/dial.c net/socks5.c codec/decimal.c net/listener.c codec/json_write.c codec/hex.c
-SRCS     += session/handshake.c session/conn.c session/peer_log.c
+SRCS     += session/handshake.c session/conn.c session/peer_log.c session/options.c session/crawl_opts.c
 SRCS     += output/census.c output/census_out.c
 OBJS     := $(SRCS:%.c=$(B)/musl/%.o) $(B)/musl/kaspa.pb.o
 
@@ -144,7 +144,7 @@ test_ipmap_DEPS    := net/ipmap.c
 test_addr_DEPS     := net/addr.c codec/decimal.c
 test_metrics_DEPS  := output/metrics.c codec/http1.c codec/hex.c net/listener.c net/addr.c codec/decimal.c net/loop.c
 test_loop_DEPS     := net/loop.c
-test_config_DEPS   := session/config.c net/addr.c codec/decimal.c
+test_config_DEPS   := session/config.c session/options.c net/addr.c codec/decimal.c
 test_handshake_engine_DEPS := session/handshake.c
 # poll() wrapped: the test sees each timeout and injects EINTR/errors.
 test_loop_LIBS     := -Wl,--wrap=poll
@@ -199,7 +199,7 @@ fuzz_x509_ip_DEPS  := codec/x509_ip.c
 fuzz_socks5_DEPS   := net/socks5.c net/addr.c codec/decimal.c
 fuzz_jsonr_DEPS    := codec/jsonr.c codec/decimal.c codec/hex.c
 fuzz_h2_DEPS       := h2.c codec/hpack.c codec/inflate.c
-fuzz_config_DEPS   := session/config.c net/addr.c codec/decimal.c
+fuzz_config_DEPS   := session/config.c session/options.c net/addr.c codec/decimal.c
 fuzz_metrics_DEPS  := output/metrics.c codec/http1.c codec/hex.c net/listener.c net/addr.c codec/decimal.c net/loop.c
 fuzz_config_RUN    := -close_fd_mask=3
 fuzz_report_DEPS   := $(REPORT_DEPS)

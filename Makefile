@@ -144,7 +144,7 @@ test_ipmap_DEPS    := net/ipmap.c
 test_addr_DEPS     := net/addr.c codec/decimal.c
 test_metrics_DEPS  := output/metrics.c codec/http1.c codec/hex.c net/listener.c net/addr.c codec/decimal.c net/loop.c
 test_loop_DEPS     := net/loop.c
-test_config_DEPS   := session/config.c session/options.c net/addr.c codec/decimal.c
+test_config_DEPS   := session/config.c session/crawl_opts.c session/options.c net/addr.c codec/decimal.c
 test_handshake_engine_DEPS := session/handshake.c
 # poll() wrapped: the test sees each timeout and injects EINTR/errors.
 test_loop_LIBS     := -Wl,--wrap=poll

@@ -28,10 +28,10 @@ LAYER_INC := -I. $(LAYERS:%=-I%)
 CODEC_INC := -Icodec
 src_inc   = $(if $(filter codec/%,$<),$(CODEC_INC),-I$(GEN) $(LAYER_INC))
 
-SRCS     := sensor.c session/config.c net/loop.c net/ipmap.c net/addr.c session/peer.c probe.c session/client.c session/crawl.c output/report.c session/announce.c h2.c codec/hpack.c codec/inflate.c kaspa_pb.c output/ndjson.c output/metrics.c
+SRCS     := sensor.c session/config.c net/loop.c net/ipmap.c net/addr.c session/peer.c probe.c session/client.c session/crawl.c output/report.c session/announce.c h2.c codec/hpack.c codec/outbuf.c codec/inflate.c kaspa_pb.c output/ndjson.c output/metrics.c
 SRCS     += export.c codec/bisect.c codec/http1.c net/tls.c codec/x509_ip.c net/dns.c codec/pem.c codec/jsonr.c codec/jwt.c output/firestore.c compat/fortify_shim.c
 SRCS     += net/dial.c net/socks5.c codec/decimal.c net/listener.c codec/json_write.c codec/hex.c
-SRCS     += session/handshake.c session/conn.c session/peer_log.c
+SRCS     += session/handshake.c session/conn.c session/peer_log.c session/options.c session/crawl_opts.c
 SRCS     += output/census.c output/census_out.c
 OBJS     := $(SRCS:%.c=$(B)/musl/%.o) $(B)/musl/kaspa.pb.o
 
@@ -122,10 +122,10 @@ TFLAGS   := $(CSTD) $(WARN) -g -O1 -fsanitize=address,undefined \
 UNIT     := hpack inflate h2 kaspa_pb json_write ndjson ipmap addr report metrics loop config \
             http1 dns jwt socks5 dial bisect x509_ip jsonr listener census
 UNIT     += handshake_engine
-test_hpack_DEPS    := codec/hpack.c
+test_hpack_DEPS    := codec/hpack.c codec/outbuf.c
 test_inflate_DEPS  := codec/inflate.c
 test_inflate_LIBS  := -lz
-test_h2_DEPS       := h2.c codec/hpack.c codec/inflate.c
+test_h2_DEPS       := h2.c codec/hpack.c codec/outbuf.c codec/inflate.c
 test_h2_LIBS       := -lz
 test_kaspa_pb_DEPS := kaspa_pb.c $(PROTO_C)
 test_kaspa_pb_LIBS := $(PB_LIB)
@@ -144,7 +144,7 @@ test_ipmap_DEPS    := net/ipmap.c
 test_addr_DEPS     := net/addr.c codec/decimal.c
 test_metrics_DEPS  := output/metrics.c codec/http1.c codec/hex.c net/listener.c net/addr.c codec/decimal.c net/loop.c
 test_loop_DEPS     := net/loop.c
-test_config_DEPS   := session/config.c net/addr.c codec/decimal.c
+test_config_DEPS   := session/config.c session/crawl_opts.c session/options.c net/addr.c codec/decimal.c
 test_handshake_engine_DEPS := session/handshake.c
 # poll() wrapped: the test sees each timeout and injects EINTR/errors.
 test_loop_LIBS     := -Wl,--wrap=poll
@@ -185,7 +185,7 @@ FFLAGS   := $(CSTD) $(WARN) -g -O1 -fsanitize=fuzzer,address,undefined \
             $(PB_DEFS) $(LAYER_INC) -I$(GEN)
 FUZZ     := hpack inflate kaspa_pb json_write h2 config report metrics http1 dns jsonr \
             socks5 x509_ip census kaspa_envelope
-fuzz_hpack_DEPS    := codec/hpack.c
+fuzz_hpack_DEPS    := codec/hpack.c codec/outbuf.c
 fuzz_inflate_DEPS  := codec/inflate.c
 fuzz_inflate_LIBS  := -lz
 fuzz_kaspa_pb_DEPS := kaspa_pb.c fuzz/kaspa_msg_equal.c $(PROTO_C)
@@ -198,8 +198,8 @@ fuzz_dns_DEPS      := net/dns.c
 fuzz_x509_ip_DEPS  := codec/x509_ip.c
 fuzz_socks5_DEPS   := net/socks5.c net/addr.c codec/decimal.c
 fuzz_jsonr_DEPS    := codec/jsonr.c codec/decimal.c codec/hex.c
-fuzz_h2_DEPS       := h2.c codec/hpack.c codec/inflate.c
-fuzz_config_DEPS   := session/config.c net/addr.c codec/decimal.c
+fuzz_h2_DEPS       := h2.c codec/hpack.c codec/outbuf.c codec/inflate.c
+fuzz_config_DEPS   := session/config.c session/options.c net/addr.c codec/decimal.c
 fuzz_metrics_DEPS  := output/metrics.c codec/http1.c codec/hex.c net/listener.c net/addr.c codec/decimal.c net/loop.c
 fuzz_config_RUN    := -close_fd_mask=3
 fuzz_report_DEPS   := $(REPORT_DEPS)
@@ -289,7 +289,7 @@ export-test: kaspa-sensor
 	/usr/bin/python3 test/export/run_all.py
 
 # ---- benchmarks (BENCHMARKS.md): gcc -O2 tools, the product as shipped ----
-BENCH_SRCS := h2.c codec/hpack.c codec/inflate.c kaspa_pb.c net/loop.c $(PROTO_C)
+BENCH_SRCS := h2.c codec/hpack.c codec/outbuf.c codec/inflate.c kaspa_pb.c net/loop.c $(PROTO_C)
 
 $(B)/bench/loadgen: bench/loadgen.c $(BENCH_SRCS) $(HDRS)
 	@mkdir -p $(@D)

@@ -8,6 +8,7 @@
  */
 #include "hpack.h"
 #include "hpack_huffman.h"
+#include "outbuf.h"
 
 #include <limits.h>
 #include <stdbool.h>
@@ -427,25 +428,8 @@ int hpack_decode(struct hpack_decoder *d, const uint8_t *in, size_t len,
 
 /* ---- encoder ---- */
 
-struct writer {
-	uint8_t *p;
-	size_t cap;
-	size_t len;
-	bool overflow;
-};
-
-static void put_bytes(struct writer *w, const void *src, size_t n)
-{
-	if (w->overflow || n > w->cap - w->len) {
-		w->overflow = true;
-		return;
-	}
-	memcpy(w->p + w->len, src, n);
-	w->len += n;
-}
-
 /* RFC 7541 5.1, with `flags` in the bits above the prefix. */
-static void put_int(struct writer *w, uint8_t flags, unsigned prefix_bits,
+static void put_int(struct outbuf *w, uint8_t flags, unsigned prefix_bits,
     size_t v)
 {
 	uint8_t buf[1 + (sizeof v * CHAR_BIT + 6) / 7];
@@ -459,15 +443,15 @@ static void put_int(struct writer *w, uint8_t flags, unsigned prefix_bits,
 			buf[n++] = (uint8_t)(0x80 | (v & 0x7f));
 		buf[n++] = (uint8_t)v;
 	}
-	put_bytes(w, buf, n);
+	outbuf_put(w, buf, n);
 }
 
 /* Raw string literal (H = 0). */
-static void put_string(struct writer *w, const char *str)
+static void put_string(struct outbuf *w, const char *str)
 {
 	size_t len = strlen(str);
 	put_int(w, 0, 7, len);
-	put_bytes(w, str, len);
+	outbuf_put(w, str, len);
 }
 
 /* Index of the first static entry named `name`, 0 if none. */
@@ -482,7 +466,7 @@ static size_t static_name_index(const char *name)
 int hpack_encode_field(uint8_t *out, size_t cap, const char *name,
     const char *value)
 {
-	struct writer w = { out, cap < INT_MAX ? cap : INT_MAX, 0, false };
+	struct outbuf w = { out, cap < INT_MAX ? cap : INT_MAX, 0, false };
 	size_t index = static_name_index(name);
 	/* 0000xxxx: literal without indexing; name index 0 means a literal
 	 * name follows. */

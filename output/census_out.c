@@ -64,6 +64,31 @@ static uint64_t overlap_of(const struct census *c,
 	return r->overlap[(size_t)lo * c->sensors.n + hi];
 }
 
+/* One row of the overlap list, for the table and the JSON alike. */
+struct overlap {
+	uint32_t i, k;          /* the pair's places in sensor_order */
+	const char *a, *b;      /* their sensor ids */
+	uint64_t both;          /* private ids both saw */
+};
+
+/* The next sensor pair in report order into *o (start from all zero);
+ * false after the last. */
+static bool next_overlap(const struct census *c,
+    const struct census_result *r, struct overlap *o)
+{
+	uint32_t ns = c->sensors.n;
+
+	if (++o->k >= ns)
+		o->k = ++o->i + 1;
+	if (o->k >= ns)
+		return false;
+	uint32_t a = r->sensor_order[o->i], b = r->sensor_order[o->k];
+	o->a = census_name(&c->sensors, a);
+	o->b = census_name(&c->sensors, b);
+	o->both = overlap_of(c, r, a, b);
+	return true;
+}
+
 /* ---- JSON ---- */
 
 /* A built object after sep, without the line builder's '\n'; members:
@@ -245,21 +270,20 @@ static void json_sensors(const struct census *c,
 		put_object(f, j, i ? "," : "");
 	}
 	fprintf(f, "],\"private_overlap\":[");
-	for (uint32_t i = 0; i < ns; i++)
-		for (uint32_t k = i + 1; k < ns; k++) {
-			uint32_t a = r->sensor_order[i], b = r->sensor_order[k];
-			json_begin(j);
-			json_str(j, "a", census_name(&c->sensors, a));
-			json_str(j, "b", census_name(&c->sensors, b));
-			json_u64(j, "both", overlap_of(c, r, a, b));
-			put_object(f, j, sep);
-			sep = ",";
-		}
-	fprintf(f, "],\"crawl\":{\"crawls\":%llu,\"reached\":%llu,"
-	    "\"reached_dialed_a_sensor\":%llu,\"public_not_reached\":%llu}",
-	    (unsigned long long)r->crawls, (unsigned long long)r->crawl_reached,
-	    (unsigned long long)r->crawl_reached_dialed,
-	    (unsigned long long)r->public_not_reached);
+	for (struct overlap o = { 0 }; next_overlap(c, r, &o); sep = ",") {
+		json_begin(j);
+		json_str(j, "a", o.a);
+		json_str(j, "b", o.b);
+		json_u64(j, "both", o.both);
+		put_object(f, j, sep);
+	}
+	fprintf(f, "],\"crawl\":");
+	json_begin(j);
+	json_u64(j, "crawls", r->crawls);
+	json_u64(j, "reached", r->crawl_reached);
+	json_u64(j, "reached_dialed_a_sensor", r->crawl_reached_dialed);
+	json_u64(j, "public_not_reached", r->public_not_reached);
+	put_object(f, j, "");
 }
 
 static void json_estimate(const struct census *c,
@@ -482,16 +506,13 @@ static void table_sensors(const struct census *c,
 	}
 	if (ns >= 2)
 		fprintf(f, "\nprivate ids seen by both sensors:\n");
-	for (uint32_t i = 0; i < ns; i++)
-		for (uint32_t k = i + 1; k < ns; k++) {
-			uint32_t a = r->sensor_order[i], b = r->sensor_order[k];
-			fprintf(f, "  ");
-			put_name(f, census_name(&c->sensors, a), 0);
-			fprintf(f, " & ");
-			put_name(f, census_name(&c->sensors, b), 0);
-			fprintf(f, ": %llu\n",
-			    (unsigned long long)overlap_of(c, r, a, b));
-		}
+	for (struct overlap o = { 0 }; next_overlap(c, r, &o); ) {
+		fprintf(f, "  ");
+		put_name(f, o.a, 0);
+		fprintf(f, " & ");
+		put_name(f, o.b, 0);
+		fprintf(f, ": %llu\n", (unsigned long long)o.both);
+	}
 	fprintf(f, "\ncrawl: %llu crawls reached %llu ids, %llu of which also"
 	    " dialed a sensor; %llu public ids the crawl did not reach\n",
 	    (unsigned long long)r->crawls, (unsigned long long)r->crawl_reached,

@@ -8,6 +8,7 @@
 
 #include "jsonr.h"
 #include "jwt.h"
+#include "outbuf.h"
 
 #define SA_FILE_MAX (64u << 10)
 #define FIELD_MAX 512
@@ -241,33 +242,18 @@ int firestore_auth_header(const struct firestore *f, char *out, size_t cap)
 
 /* ---- commit body ---- */
 
-struct out {
-	char *p;
-	size_t len, cap;
-	bool overflow;
-};
 
-static void put(struct out *o, const char *s, size_t n)
+static void puts_(struct outbuf *o, const char *s)
 {
-	if (o->overflow || n > o->cap - o->len) {
-		o->overflow = true;
-		return;
-	}
-	memcpy(o->p + o->len, s, n);
-	o->len += n;
+	outbuf_put(o, s, strlen(s));
 }
 
-static void puts_(struct out *o, const char *s)
-{
-	put(o, s, strlen(s));
-}
-
-static long put_value(struct out *o, const char *p, size_t n, size_t i,
+static long put_value(struct outbuf *o, const char *p, size_t n, size_t i,
     int depth);
 
 /* The object at i as {"k":Value,...} or the array as [Value,...]; index
  * after it. */
-static long put_members(struct out *o, const char *p, size_t n, size_t i,
+static long put_members(struct outbuf *o, const char *p, size_t n, size_t i,
     int depth, bool object)
 {
 	char close = object ? '}' : ']';
@@ -280,7 +266,7 @@ static long put_members(struct out *o, const char *p, size_t n, size_t i,
 			next = jsonr_string(p, n, i, NULL, 0, NULL);
 			if (next < 0)
 				return -1;
-			put(o, p + i, (size_t)next - i);
+			outbuf_put(o, p + i, (size_t)next - i);
 			puts_(o, ":");
 			i = jsonr_ws(p, n, (size_t)next);
 			if (i >= n || p[i] != ':')
@@ -310,7 +296,7 @@ static bool is_float(const char *p, size_t n)
 }
 
 /* One JSON value as a Firestore Value; index after it. */
-static long put_value(struct out *o, const char *p, size_t n, size_t i,
+static long put_value(struct outbuf *o, const char *p, size_t n, size_t i,
     int depth)
 {
 	const char *open, *close = "}";
@@ -342,7 +328,7 @@ static long put_value(struct out *o, const char *p, size_t n, size_t i,
 		close = "\"}";
 	}
 	puts_(o, open);
-	put(o, p + i, (size_t)end - i);
+	outbuf_put(o, p + i, (size_t)end - i);
 	puts_(o, close);
 	return end;
 }
@@ -362,7 +348,7 @@ static bool doc_id_ok(const char *id, size_t len)
 }
 
 /* {"update":{"name":".../ID","fields":{...}}} for one line. */
-static int put_write(struct out *o, const struct firestore *f,
+static int put_write(struct outbuf *o, const struct firestore *f,
     const char *line, size_t n)
 {
 	char id[DOC_ID_MAX + 1];
@@ -389,7 +375,7 @@ static int put_write(struct out *o, const struct firestore *f,
 long firestore_commit_body(const struct firestore *f, char *out, size_t cap,
     const char *lines, size_t len)
 {
-	struct out o = { out, 0, cap, false };
+	struct outbuf o = { (unsigned char *)out, cap, 0, false };
 	bool first = true;
 
 	puts_(&o, "{\"writes\":[");

@@ -13,7 +13,7 @@
 
 #include "client.h"
 #include "conn.h"
-#include "decimal.h"
+#include "crawl_opts.h"
 #include "dial.h"
 #include "dns.h"
 #include "hex.h"
@@ -72,34 +72,6 @@ struct target {
 	struct client *client;     /* while T_ACTIVE */
 	struct crawl *cr;
 	unsigned replies;
-};
-
-struct watch {
-	struct ip_key ip;
-	uint16_t port;
-	char text[ADDR_TEXT_MAX];
-};
-
-struct crawl_opts {
-	struct watch seeds[CRAWL_SEEDS_MAX];
-	unsigned n_seeds;
-	struct watch watch[CRAWL_WATCH_MAX];
-	unsigned n_watch;
-	const char *out;
-	const char *network;
-	const char *user_agent;
-	uint64_t protocol_version;
-	bool allow_private;
-	bool log_addresses;
-	uint64_t concurrency;
-	uint64_t max_peers;
-	uint64_t requests;
-	uint64_t connect_timeout_ms;
-	uint64_t stage_timeout_ms;
-	uint64_t request_timeout_ms;
-	uint64_t max_seconds;
-	const char *resolv_conf;   /* NULL: /etc/resolv.conf */
-	const char *socks5, *socks5_user, *socks5_password_file, *socks5_for;
 };
 
 struct crawl {
@@ -582,167 +554,6 @@ static void on_time_limit(struct loop *l, int slot, short revents, void *ud)
 	finish(cr);
 }
 
-/* ---- options ---- */
-
-enum opt_kind { O_SEED, O_WATCH, O_STR, O_UINT, O_FLAG };
-
-struct opt {
-	const char *name;
-	enum opt_kind kind;
-	size_t off;                /* into struct crawl_opts (STR, UINT, FLAG) */
-	uint64_t min, max;
-	const char *help;
-};
-
-#define OO(f) offsetof(struct crawl_opts, f)
-
-static const struct opt opts[] = {
-	{ "seed", O_SEED, 0, 0, 0, "IP:PORT to start from, repeatable (default:"
-	  " the network's DNS seeders)" },
-	{ "resolv-conf", O_STR, OO(resolv_conf), 0, 0, "name servers for the"
-	  " DNS seeders (default /etc/resolv.conf)" },
-	{ "socks5", O_STR, OO(socks5), 0, 0, "dial peers through this SOCKS5"
-	  " proxy, IP:PORT or NAME:PORT from /etc/hosts (Tor: 127.0.0.1:9050)" },
-	{ "socks5-user", O_STR, OO(socks5_user), 0, 0, "SOCKS5 username; the"
-	  " password from --socks5-password-file or SENSOR_SOCKS5_PASSWORD" },
-	{ "socks5-password-file", O_STR, OO(socks5_password_file), 0, 0,
-	  "file whose first line is the SOCKS5 password" },
-	{ "socks5-for", O_STR, OO(socks5_for), 0, 0, "use the proxy only if"
-	  " this list (probe,crawl,announce,export) has crawl (default all)" },
-	{ "watch", O_WATCH, 0, 0, 0, "IP:PORT to flag in every Addresses reply,"
-	  " repeatable" },
-	{ "out", O_STR, OO(out), 0, 0, "NDJSON output file (appended to; required)" },
-	{ "network", O_STR, OO(network), 0, 0, "network name (default "
-	  DEFAULT_NETWORK ")" },
-	{ "user-agent", O_STR, OO(user_agent), 0, 0, "user agent in our Version"
-	  " (default " CRAWLER_USER_AGENT ")" },
-	{ "protocol-version", O_UINT, OO(protocol_version), 1, UINT32_MAX,
-	  "protocolVersion we send (default "
-	  VERSION_TEXT(DEFAULT_PROTOCOL_VERSION) ")" },
-	{ "crawl-allow-private", O_FLAG, OO(allow_private), 0, 0,
-	  "also dial loopback, private and other non-routable addresses" },
-	{ "crawl-addresses", O_FLAG, OO(log_addresses), 0, 0,
-	  "log every address of every reply, not only the --watch flags" },
-	{ "crawl-concurrency", O_UINT, OO(concurrency), 1, 4096,
-	  "connections open at once (default 256)" },
-	{ "crawl-max-peers", O_UINT, OO(max_peers), 1, 10000000,
-	  "frontier size limit (default 100000)" },
-	{ "crawl-requests", O_UINT, OO(requests), 0, 100,
-	  "RequestAddresses per peer (default 3)" },
-	{ "crawl-connect-timeout-ms", O_UINT, OO(connect_timeout_ms), 10, 60000,
-	  "connect timeout (default 2000)" },
-	{ "crawl-stage-timeout-ms", O_UINT, OO(stage_timeout_ms), 10, 60000,
-	  "Version, Verack and Ready timeout, each (default 4000)" },
-	{ "crawl-request-timeout-ms", O_UINT, OO(request_timeout_ms), 10, 300000,
-	  "wait for one Addresses reply (default 5000)" },
-	{ "crawl-max-seconds", O_UINT, OO(max_seconds), 1, 86400,
-	  "stop the whole crawl after this (default 900)" },
-};
-
-#define N_OPTS (sizeof opts / sizeof opts[0])
-
-static void crawl_usage(FILE *f)
-{
-	static const char *const value_names[] = {
-		[O_SEED] = " IP:PORT", [O_WATCH] = " IP:PORT", [O_STR] = " STR",
-		[O_UINT] = " N", [O_FLAG] = "",
-	};
-	fprintf(f, "usage: kaspa-sensor crawl --out FILE [--seed IP:PORT...] [options]\n"
-	    "Walk the Kaspa P2P network breadth first, log peers and Addresses"
-	    " replies as NDJSON.\n\n");
-	for (size_t i = 0; i < N_OPTS; i++)
-		fprintf(f, "  --%s%s\n      %s\n", opts[i].name,
-		    value_names[opts[i].kind], opts[i].help);
-}
-
-static int add_address_opt(struct watch *list, unsigned *n, unsigned cap,
-    const char *value)
-{
-	if (*n >= cap || addr_parse(value, &list[*n].ip,
-	    &list[*n].port) != 0)
-		return -1;
-	addr_text(&list[*n].ip, list[*n].port, list[*n].text, ADDR_TEXT_MAX);
-	(*n)++;
-	return 0;
-}
-
-static int apply_opt(struct crawl_opts *o, const struct opt *d,
-    const char *value)
-{
-	char *field = (char *)o + d->off;
-
-	switch (d->kind) {
-	case O_SEED:
-		return add_address_opt(o->seeds, &o->n_seeds, CRAWL_SEEDS_MAX,
-		    value);
-	case O_WATCH:
-		return add_address_opt(o->watch, &o->n_watch, CRAWL_WATCH_MAX,
-		    value);
-	case O_FLAG:
-		*(bool *)(void *)field = true;
-		return 0;
-	case O_STR:
-		if (value[0] == '\0')
-			return -1;
-		*(const char **)(void *)field = value;
-		return 0;
-	case O_UINT:
-		return decimal_parse(value, strlen(value), d->min, d->max,
-		    (uint64_t *)(void *)field);
-	}
-	return -1;
-}
-
-/* 0 to run, 1 to exit 0 (help), 2 on a usage error. */
-static int parse_opts(struct crawl_opts *o, int argc, char **argv)
-{
-	memset(o, 0, sizeof *o);
-	o->network = DEFAULT_NETWORK;
-	o->user_agent = CRAWLER_USER_AGENT;
-	o->protocol_version = DEFAULT_PROTOCOL_VERSION;
-	o->concurrency = 256;
-	o->max_peers = 100000;
-	o->requests = 3;
-	o->connect_timeout_ms = 2000;
-	o->stage_timeout_ms = 4000;
-	o->request_timeout_ms = 5000;
-	o->max_seconds = 900;
-	o->socks5 = o->socks5_user = o->socks5_password_file = o->socks5_for = "";
-	for (int i = 1; i < argc; i++) {
-		const char *a = argv[i];
-		const struct opt *d = NULL;
-		if (strcmp(a, "--help") == 0 || strcmp(a, "-h") == 0) {
-			crawl_usage(stdout);
-			return 1;
-		}
-		for (size_t k = 0; k < N_OPTS && strncmp(a, "--", 2) == 0; k++)
-			if (strcmp(a + 2, opts[k].name) == 0)
-				d = &opts[k];
-		if (d == NULL) {
-			fprintf(stderr, "kaspa-sensor crawl: unknown argument '%s'"
-			    " (see crawl --help)\n", a);
-			return 2;
-		}
-		const char *value = d->kind == O_FLAG ? "" :
-		    i + 1 < argc ? argv[++i] : NULL;
-		if (value == NULL || apply_opt(o, d, value) != 0) {
-			fprintf(stderr, "kaspa-sensor crawl: invalid value for"
-			    " --%s: '%s'\n", d->name, value ? value : "");
-			return 2;
-		}
-	}
-	if (o->out == NULL) {
-		fprintf(stderr, "kaspa-sensor crawl: --out is required\n");
-		return 2;
-	}
-	if (o->n_seeds == 0 && seeder_list(o->network) < 0) {
-		fprintf(stderr, "kaspa-sensor crawl: no DNS seeders known for %s:"
-		    " give --seed IP:PORT\n", o->network);
-		return 2;
-	}
-	return 0;
-}
-
 /* ---- setup ---- */
 
 /* Leave room under RLIMIT_NOFILE for the log and the loop. */
@@ -822,10 +633,15 @@ static void crawl_free(struct crawl *cr)
 int crawl_main(int argc, char **argv)
 {
 	static struct crawl cr;
-	int rc = parse_opts(&cr.o, argc, argv);
+	int rc = crawl_opts_parse(&cr.o, argc, argv);
 
 	if (rc != 0)
 		return rc == 1 ? 0 : rc;
+	if (cr.o.n_seeds == 0 && seeder_list(cr.o.network) < 0) {
+		fprintf(stderr, "kaspa-sensor crawl: no DNS seeders known for %s:"
+		    " give --seed IP:PORT\n", cr.o.network);
+		return 2;
+	}
 	const char *bad = dial_proxy_load(&cr.proxy, cr.o.socks5,
 	    cr.o.socks5_user, cr.o.socks5_password_file, cr.o.socks5_for);
 	if (bad != NULL) {

@@ -33,8 +33,6 @@
 
 #define CRAWL_PORTS_PER_IP 4
 #define CRAWL_ADDRS_PER_LINE 120
-#define CRAWL_SEEDS_MAX 64
-#define CRAWL_WATCH_MAX 16
 
 /* argv[0] is "crawl".  Returns the process exit status. */
 int crawl_main(int argc, char **argv);

@@ -3,8 +3,12 @@
  * bad input (CONFIG_EXIT_USAGE with a one-line reason in cfg.why, and
  * nothing printed: the caller prints it), --help / --version, and the one
  * number rule of every command line (decimal_parse) on hostile text.
- * config.c prints --help / --version to stdout: each config_load runs
- * with fds 1 and 2 pointed at temp files, whose text the tests check. */
+ * `crawl`'s command line (crawl_opts.c) shares the option module
+ * (options.c): its defaults, bad input and number rule are checked here
+ * too, and for both, each default --help shows is the value parsed with no
+ * flag.  config.c and crawl_opts.c print --help / --version to stdout:
+ * each call runs with fds 1 and 2 pointed at temp files, whose text the
+ * tests check. */
 #include <stdarg.h>
 #include <stddef.h>
 #include <setjmp.h>
@@ -19,6 +23,7 @@
 #include <unistd.h>
 
 #include "config.h"
+#include "crawl_opts.h"
 #include "decimal.h"
 #include "version.h"
 
@@ -28,6 +33,7 @@
 extern char **environ;
 
 static struct config cfg;
+static struct crawl_opts copts;
 static char out_text[OUT_MAX], err_text[4096];
 
 /* ---- running config_load with captured output ---- */
@@ -40,11 +46,13 @@ static void read_back(FILE *f, char *buf, size_t cap)
 	fclose(f);
 }
 
-/* config_load(argv0 + the NULL-terminated args), stdout and stderr caught
- * into out_text / err_text. */
-static enum config_result load_args(const char *const *args)
+enum cli { SENSOR, CRAWL };
+
+/* config_load or crawl_opts_parse (argv0 + the NULL-terminated args),
+ * stdout and stderr caught into out_text / err_text. */
+static int run_cli(enum cli which, const char *const *args)
 {
-	char *argv[ARGS_MAX + 2] = { "kaspa-sensor" };
+	char *argv[ARGS_MAX + 2] = { which == SENSOR ? "kaspa-sensor" : "crawl" };
 	int argc = 1;
 	for (; args[argc - 1] != NULL; argc++) {
 		assert_true(argc <= ARGS_MAX);
@@ -60,7 +68,8 @@ static enum config_result load_args(const char *const *args)
 	assert_true(saved_out >= 0 && saved_err >= 0);
 	dup2(fileno(o), 1);
 	dup2(fileno(e), 2);
-	enum config_result r = config_load(&cfg, argc, argv);
+	int r = which == SENSOR ? (int)config_load(&cfg, argc, argv) :
+	    crawl_opts_parse(&copts, argc, argv);
 	fflush(stdout);
 	fflush(stderr);
 	dup2(saved_out, 1);
@@ -72,7 +81,14 @@ static enum config_result load_args(const char *const *args)
 	return r;
 }
 
+static enum config_result load_args(const char *const *args)
+{
+	return (enum config_result)run_cli(SENSOR, args);
+}
+
 #define LOAD(...) load_args((const char *const[]){ __VA_ARGS__, NULL })
+/* crawl_opts_parse: 0 run, 1 help printed, 2 usage error printed. */
+#define CRAWL(...) run_cli(CRAWL, (const char *const[]){ __VA_ARGS__, NULL })
 
 /* Accepted, silently. */
 static void expect_run(enum config_result r)
@@ -446,6 +462,190 @@ static void test_help_and_version(void **state)
 	assert_string_equal(err_text, "");
 }
 
+/* ---- the defaults --help shows are the defaults ---- */
+
+struct shown_default {
+	char name[64];      /* "--log-keep" */
+	char value[256];    /* "10"; "" for a flag's "(default)" */
+	bool number;        /* "--name N" */
+};
+
+/* The options of a --help text whose help line ends in "(default X)"
+ * (a value) or "(default)" (a flag); a note, "(default: host name)", is
+ * not a value and is left out.  Fails if a number option ("--name N")
+ * shows no default. */
+static unsigned shown_defaults(const char *help, struct shown_default *out,
+    unsigned cap)
+{
+	unsigned n = 0;
+	for (const char *p = help; (p = strstr(p, "\n  --")) != NULL; p++) {
+		const char *name = p + 3, *name_end = name + strcspn(name, " \n");
+		const char *help_line = strchr(name, '\n') + 1;
+		const char *end = strchr(help_line, '\n');
+		const char *open = NULL;
+		for (const char *q = help_line; q < end &&
+		    (q = strstr(q, " (default")) != NULL && q < end; q++)
+			open = q;
+		bool number = strncmp(name_end, " N", 2) == 0 &&
+		    (name_end[2] == ' ' || name_end[2] == '\n');
+		if (number && (open == NULL || open[9] == ':'))
+			fail_msg("%.*s shows no default", (int)(name_end - name),
+			    name);
+		if (open == NULL || open[9] == ':')
+			continue;
+		assert_true(n < cap && end[-1] == ')');
+		snprintf(out[n].name, sizeof out[n].name, "%.*s",
+		    (int)(name_end - name), name);
+		const char *v = open[9] == ' ' ? open + 10 : end - 1;
+		snprintf(out[n].value, sizeof out[n].value, "%.*s",
+		    (int)(end - 1 - v), v);
+		out[n++].number = number;
+	}
+	return n;
+}
+
+static void test_sensor_help_shows_the_defaults(void **state)
+{
+	struct shown_default shown[80];
+	static struct config plain;
+	(void)state;
+
+	expect_run(load_args((const char *const[]){ NULL }));
+	plain = cfg;
+	assert_int_equal(LOAD("--help"), CONFIG_EXIT_OK);
+	unsigned n = shown_defaults(out_text, shown, 80);
+	assert_true(n >= 29);
+	for (unsigned i = 0; i < n; i++) {
+		enum config_result r = shown[i].value[0] == '\0' ?
+		    LOAD(shown[i].name) : LOAD(shown[i].name, shown[i].value);
+		expect_run(r);
+		if (memcmp(&cfg, &plain, sizeof cfg) != 0)
+			fail_msg("%s %s (its default in --help) is not what no"
+			    " flag gives", shown[i].name, shown[i].value);
+	}
+}
+
+static void test_crawl_help_shows_the_defaults(void **state)
+{
+	struct shown_default shown[40];
+	static struct crawl_opts plain;
+	(void)state;
+
+	assert_int_equal(CRAWL("--out", "c.ndjson"), 0);
+	plain = copts;
+	assert_int_equal(CRAWL("--help"), 1);
+	assert_string_equal(err_text, "");
+	assert_int_equal(strncmp(out_text, "usage: kaspa-sensor crawl", 25), 0);
+	unsigned n = shown_defaults(out_text, shown, 40);
+	assert_true(n >= 11);
+	for (unsigned i = 0; i < n; i++) {
+		assert_true(shown[i].value[0] != '\0');   /* no flag is on */
+		assert_int_equal(CRAWL("--out", "c.ndjson", shown[i].name,
+		    shown[i].value), 0);
+		if (memcmp(&copts, &plain, sizeof copts) != 0)
+			fail_msg("%s %s (its default in --help) is not what no"
+			    " flag gives", shown[i].name, shown[i].value);
+	}
+	assert_string_equal(plain.network, DEFAULT_NETWORK);
+	assert_string_equal(plain.user_agent, CRAWLER_USER_AGENT);
+	assert_int_equal(plain.concurrency, 256);
+}
+
+/* ---- crawl's command line ---- */
+
+/* Refused with exit status 2 and one line on stderr holding `needle`. */
+static void expect_crawl_usage(int r, const char *needle)
+{
+	if (r != 2)
+		fail_msg("result %d for a bad input (want 2)", r);
+	assert_string_equal(out_text, "");
+	const char *nl = strchr(err_text, '\n');
+	if (nl == NULL || nl[1] != '\0' || strstr(err_text, needle) == NULL)
+		fail_msg("stderr '%s' is not one line with '%s'", err_text,
+		    needle);
+}
+
+static void test_crawl_options(void **state)
+{
+	(void)state;
+	assert_int_equal(CRAWL("--out", "c.ndjson", "--seed", "127.0.0.1:1",
+	    "--seed", "[::1]:2", "--watch", "10.0.0.1:16111",
+	    "--crawl-allow-private", "--crawl-requests", "0",
+	    "--socks5-for", "crawl"), 0);
+	assert_string_equal(err_text, "");
+	assert_int_equal(copts.n_seeds, 2);
+	assert_string_equal(copts.seeds[1].text, "[::1]:2");
+	assert_int_equal(copts.n_watch, 1);
+	assert_true(copts.allow_private);
+	assert_false(copts.log_addresses);
+	assert_int_equal(copts.requests, 0);
+	assert_string_equal(copts.socks5_for, "crawl");
+	assert_string_equal(copts.out, "c.ndjson");
+
+	expect_crawl_usage(CRAWL("--seed", "127.0.0.1:1"),
+	    "--out is required");
+	expect_crawl_usage(CRAWL("--out", "c", "--nope"),
+	    "unknown argument '--nope'");
+	expect_crawl_usage(CRAWL("--out", "c", "seed"),
+	    "unknown argument 'seed'");
+	/* Only the sensor takes "--name=value". */
+	expect_crawl_usage(CRAWL("--out=c"), "unknown argument '--out=c'");
+	expect_crawl_usage(CRAWL("--out", "c", "--crawl-requests"),
+	    "invalid value for --crawl-requests: ''");
+	expect_crawl_usage(CRAWL("--out", "c", "--seed", "host:1"),
+	    "invalid value for --seed: 'host:1'");
+	expect_crawl_usage(CRAWL("--out", ""), "invalid value for --out: ''");
+	static char long_path[CRAWL_STR_MAX + 1];
+	memset(long_path, 'a', CRAWL_STR_MAX);
+	expect_crawl_usage(CRAWL("--out", long_path), "invalid value for --out");
+}
+
+/* Both command lines read numbers by one rule: what the sensor's
+ * --protocol-version takes, crawl's takes as the same number, and what
+ * one refuses the other refuses; hostile text is refused by every number
+ * option of crawl, naming it. */
+static void test_crawl_numbers_follow_the_sensors_rule(void **state)
+{
+	static const char *const values[] = {
+		"1", "10", "0010", "4294967295",   /* taken */
+		"0", "4294967296",                 /* out of range */
+		"+5", " 5", "5 ", "-0", "0x5", "5ms", "", "5.0", "1e3",
+		"99999999999999999999999",
+	};
+	const size_t n_taken = 4, first_hostile = 6;
+	const size_t n_values = sizeof values / sizeof values[0];
+	struct shown_default shown[40];
+	(void)state;
+
+	for (size_t i = 0; i < n_values; i++) {
+		bool sensor = LOAD("--protocol-version", values[i]) ==
+		    CONFIG_RUN;
+		bool crawl = CRAWL("--out", "c", "--protocol-version",
+		    values[i]) == 0;
+		if (sensor != crawl || sensor != (i < n_taken))
+			fail_msg("'%s': sensor %d, crawl %d", values[i], sensor,
+			    crawl);
+		if (crawl)
+			assert_int_equal(copts.protocol_version,
+			    cfg.protocol_version);
+	}
+	assert_int_equal(CRAWL("--help"), 1);
+	unsigned n = shown_defaults(out_text, shown, 40), numbers = 0;
+	for (unsigned k = 0; k < n; k++) {
+		if (!shown[k].number)
+			continue;
+		numbers++;
+		for (size_t i = first_hostile; i < n_values; i++) {
+			char want[320];
+			snprintf(want, sizeof want, "invalid value for %s: '%s'",
+			    shown[k].name, values[i]);
+			expect_crawl_usage(CRAWL("--out", "c", shown[k].name,
+			    values[i]), want);
+		}
+	}
+	assert_true(numbers >= 8);
+}
+
 /* ---- decimal_parse: the number rule of every command line ---- */
 
 static int parse_text(const char *s, uint64_t min, uint64_t max, uint64_t *v)
@@ -528,6 +728,10 @@ int main(void)
 		T(test_bad_strings),
 		T(test_bad_words),
 		T(test_help_and_version),
+		T(test_sensor_help_shows_the_defaults),
+		T(test_crawl_help_shows_the_defaults),
+		T(test_crawl_options),
+		T(test_crawl_numbers_follow_the_sensors_rule),
 		T(test_decimal_good),
 		T(test_decimal_hostile),
 		T(test_decimal_range),

@@ -15,7 +15,8 @@
  *     leaves the state (and the requests sent) as they were leaves
  *     hs_deadline() as it was; a state entered gets its full limit from
  *     now (clamped to end_by_ms); a tick before hs_deadline() does
- *     nothing, a tick at it always moves the engine on;
+ *     nothing, a tick at it always moves the engine on, and one at the
+ *     stage's end while ours is held ends it rather than speaking;
  *   - events: each bit exactly when its cause happened in that call;
  *   - outputs: at most HS_OUT_MAX, in protocol order, each only where it
  *     is legal (our Version once, Verack on acceptance, Ready at Verack
@@ -317,6 +318,9 @@ static void check_tick(const struct before *b, const struct hs *h,
 		return;
 	}
 	CHECK(moved(b, h));         /* else the caller ticks forever */
+	if (b->state == HS_HOLD_VERSION &&
+	    run.now >= first_deadline(HS_WAIT_VERSION))
+		CHECK(h->state == HS_DONE);     /* too late to speak */
 	if (h->state == HS_DONE && b->stage < HS_STAGE_READY)
 		CHECK(h->outcome == (b->stage == HS_STAGE_NONE ?
 		    HS_TIMEOUT_BEFORE_VERSION : HS_TIMEOUT));

@@ -424,13 +424,14 @@ static bool may_request(const struct before *b, enum call call,
 static void check_outputs(const struct before *b, const struct hs *h,
     enum call call, const struct kaspa_msg *m, unsigned ev)
 {
-	static const enum kaspa_type order[] = { KASPA_VERSION, KASPA_VERACK,
-	    KASPA_READY, KASPA_REQUEST_ADDRESSES };
+	enum { N_ORDER = 4 };
+	static const enum kaspa_type order[N_ORDER] = { KASPA_VERSION,
+	    KASPA_VERACK, KASPA_READY, KASPA_REQUEST_ADDRESSES };
 	bool answer = b->state != HS_DONE && call == CALL_MESSAGE &&
 	    (m->type == KASPA_PING || m->type == KASPA_REQUEST_ADDRESSES);
 	bool rejected = b->outcome == HS_PENDING &&
 	    h->outcome == HS_WRONG_NETWORK && run.cfg.role == HS_ACCEPT;
-	unsigned seen[HS_OUT_MAX] = { 0 }, versions, next = 0;
+	unsigned seen[N_ORDER] = { 0 }, versions, next = 0;
 
 	CHECK(h->n_out <= HS_OUT_MAX && h->next_out == 0);
 	if (answer || rejected) {
@@ -440,9 +441,9 @@ static void check_outputs(const struct before *b, const struct hs *h,
 		return;
 	}
 	for (unsigned i = 0; i < h->n_out; i++) {
-		while (next < HS_OUT_MAX && order[next] != h->out[i])
+		while (next < N_ORDER && order[next] != h->out[i])
 			next++;
-		CHECK(next < HS_OUT_MAX);   /* a legal type, in order */
+		CHECK(next < N_ORDER);      /* a legal type, in order */
 		seen[next]++;
 		CHECK(seen[next] == 1);
 	}

@@ -184,7 +184,7 @@ FCC      := clang
 FFLAGS   := $(CSTD) $(WARN) -g -O1 -fsanitize=fuzzer,address,undefined \
             $(PB_DEFS) $(LAYER_INC) -I$(GEN)
 FUZZ     := hpack inflate kaspa_pb json_write h2 config report metrics http1 dns jsonr \
-            socks5 x509_ip census kaspa_envelope
+            socks5 x509_ip census kaspa_envelope handshake
 fuzz_hpack_DEPS    := codec/hpack.c codec/outbuf.c
 fuzz_inflate_DEPS  := codec/inflate.c
 fuzz_inflate_LIBS  := -lz
@@ -205,6 +205,7 @@ fuzz_config_RUN    := -close_fd_mask=3
 fuzz_report_DEPS   := $(REPORT_DEPS)
 fuzz_census_DEPS   := $(test_census_DEPS)
 fuzz_census_LIBS   := $(test_census_LIBS)
+fuzz_handshake_DEPS := session/handshake.c
 FUZZ_SECONDS ?= 60
 SMOKE_SECONDS ?= 4
 SEEDS    := $(B)/fuzz/seeds

@@ -169,7 +169,12 @@ unsigned hs_on_bad_message(struct hs *h);
  * Returns HS_EV_* bits. */
 unsigned hs_on_tick(struct hs *h, int64_t now_ms);
 
-/* When hs_on_tick wants to run next; 0 when done. */
+/* When hs_on_tick wants to run next; 0 when done.  HOLD_VERSION and
+ * WAIT_VERSION count stage_timeout_ms from hs_init; every later state
+ * gets its whole limit from the call that entered it, so a new state may
+ * bring the deadline earlier (a linger shorter than what was left of the
+ * Ready wait); within a state it does not move.  None is past end_by_ms,
+ * and a tick at it always moves the engine on. */
 int64_t hs_deadline(const struct hs *h);
 
 /* The next queued message, built into *m (all of its header and payload;
